@@ -1,0 +1,105 @@
+"""One dataclass holds every DDPG setting.
+
+Change a field with ``dataclasses.replace(config, field=value)``; the copy is
+validated again, so a bad value fails at once with a one-line ``ValueError``
+instead of producing a silently wrong run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NOISE_TYPES = ("gaussian", "ou", "none")
+
+
+@dataclass(frozen=True)
+class DDPGConfig:
+    """Hyperparameters of one DDPG run. Each field is documented below it."""
+
+    env_id: str = "Pendulum-v1"
+    """Gymnasium id passed to ``gymnasium.make``; ``"module:EnvId"`` imports ``module`` first."""
+
+    seed: int = 0
+    """Seeds Python, NumPy, TensorFlow/Keras, the first ``env.reset`` and the action space."""
+
+    total_steps: int = 10_000
+    """Environment steps of the whole run, warm-up included."""
+
+    warmup_steps: int = 1_000
+    """Steps with uniformly random actions before the actor acts; updates start after them."""
+
+    buffer_size: int = 100_000
+    """Capacity of the replay buffer; when full, the oldest transitions are overwritten."""
+
+    batch_size: int = 64
+    """Transitions per gradient update."""
+
+    gamma: float = 0.99
+    """Discount factor, in [0, 1)."""
+
+    tau: float = 0.005
+    """Polyak factor of the soft target update theta' <- tau*theta + (1 - tau)*theta', in (0, 1]."""
+
+    actor_lr: float = 1e-3
+    """Adam learning rate of the actor."""
+
+    critic_lr: float = 1e-3
+    """Adam learning rate of the critic (it has its own optimizer)."""
+
+    hidden_sizes: tuple[int, ...] = (256, 256)
+    """Units of each hidden layer, used by both actor and critic."""
+
+    batch_norm: bool = False
+    """Insert batch normalization where the DDPG paper puts it (see ``helpers.networks``)."""
+
+    noise: str = "gaussian"
+    """Exploration noise: ``"gaussian"``, ``"ou"`` (Ornstein-Uhlenbeck) or ``"none"``."""
+
+    noise_sigma: float = 0.1
+    """Noise scale as a fraction of the action half-range (high - low) / 2."""
+
+    ou_theta: float = 0.15
+    """Mean-reversion rate theta of the OU process."""
+
+    ou_dt: float = 1e-2
+    """Time step dt of the OU discretization; correlation time is 1 / (theta * dt) steps."""
+
+    update_every: int = 50
+    """Env steps between update phases. Each phase runs that many updates in one compiled
+    call, so there is still exactly one gradient update per env step."""
+
+    eval_every: int = 1_000
+    """Env steps between noise-free evaluations during training; 0 turns them off."""
+
+    eval_episodes: int = 10
+    """Episodes per evaluation during training."""
+
+    def __post_init__(self) -> None:
+        checks = [
+            (isinstance(self.env_id, str) and self.env_id != "", "env_id must be a non-empty string"),
+            (self.total_steps > 0, f"total_steps must be positive, got {self.total_steps}"),
+            (self.warmup_steps >= 0, f"warmup_steps must be >= 0, got {self.warmup_steps}"),
+            (self.batch_size > 0, f"batch_size must be positive, got {self.batch_size}"),
+            (
+                self.buffer_size >= self.batch_size,
+                f"batch_size ({self.batch_size}) cannot exceed buffer_size ({self.buffer_size})",
+            ),
+            (0.0 <= self.gamma < 1.0, f"gamma must be in [0, 1), got {self.gamma}"),
+            (0.0 < self.tau <= 1.0, f"tau must be in (0, 1], got {self.tau}"),
+            (self.actor_lr > 0, f"actor_lr must be positive, got {self.actor_lr}"),
+            (self.critic_lr > 0, f"critic_lr must be positive, got {self.critic_lr}"),
+            (
+                len(self.hidden_sizes) > 0 and all(int(h) > 0 for h in self.hidden_sizes),
+                f"hidden_sizes must be positive layer widths, got {self.hidden_sizes}",
+            ),
+            (self.noise in NOISE_TYPES, f"noise must be one of {NOISE_TYPES}, got {self.noise!r}"),
+            (self.noise_sigma >= 0, f"noise_sigma must be >= 0, got {self.noise_sigma}"),
+            (self.ou_theta > 0, f"ou_theta must be positive, got {self.ou_theta}"),
+            (self.ou_dt > 0, f"ou_dt must be positive, got {self.ou_dt}"),
+            (self.update_every > 0, f"update_every must be positive, got {self.update_every}"),
+            (self.eval_every >= 0, f"eval_every must be >= 0, got {self.eval_every}"),
+            (self.eval_episodes > 0, f"eval_episodes must be positive, got {self.eval_episodes}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)

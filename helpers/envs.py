@@ -1,0 +1,65 @@
+"""Making environments and seeding a run, in one place."""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import Callable
+
+import gymnasium as gym
+import numpy as np
+
+EnvFactory = Callable[..., gym.Env]
+"""Anything that returns a fresh env; it may take ``render_mode=...``."""
+
+
+class EnvError(ValueError):
+    """The env cannot be used by DDPG; the message says why in one line."""
+
+
+def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
+    """``gymnasium.make`` with a check that the action space is a bounded Box.
+
+    ``env_id`` may be ``"module:EnvId"``: gymnasium imports ``module`` first, so
+    an env that a user's package registers on import works too.
+    """
+    try:
+        env = gym.make(env_id, render_mode=render_mode)
+    except gym.error.Error as exc:  # unknown id, unknown namespace, bad version
+        raise EnvError(f"cannot make env {env_id!r}: {exc}") from None
+    except ModuleNotFoundError as exc:
+        raise EnvError(f"cannot make env {env_id!r}: {exc}") from None
+    check_continuous(env, env_id)
+    return env
+
+
+def check_continuous(env: gym.Env, env_id: str = "env") -> None:
+    """Raise ``EnvError`` unless ``env`` has a finite, 1-D Box action space."""
+    space = env.action_space
+    if not isinstance(space, gym.spaces.Box):
+        env.close()
+        raise EnvError(
+            f"{env_id} has a {type(space).__name__} action space; DDPG needs continuous "
+            "(Box) actions. Use DQN for discrete actions."
+        )
+    if len(space.shape) != 1 or not (np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))):
+        env.close()
+        raise EnvError(f"{env_id} needs a 1-D action Box with finite bounds, got {space}")
+    if len(env.observation_space.shape or ()) != 1:
+        env.close()
+        raise EnvError(f"{env_id} needs flat (1-D) observations, got {env.observation_space}")
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    """Seed Python, NumPy and TensorFlow/Keras once, and return a fresh NumPy generator.
+
+    The env is seeded separately, by ``env.reset(seed=seed)`` once per run and
+    ``env.action_space.seed(seed)``. Reseeding every episode would repeat the
+    same start state over and over.
+    """
+    import keras  # imported here so that using the env helpers alone stays light
+
+    random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    keras.utils.set_random_seed(seed)  # seeds python, numpy's global state and TF
+    return np.random.default_rng(seed)

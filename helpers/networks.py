@@ -1,0 +1,101 @@
+"""Builders for the DDPG actor mu(s) and critic Q(s, a), as Keras functional models.
+
+The networks know nothing of the learning rule; that lives in ``helpers.agent``.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import numpy as np
+from keras import layers
+
+FINAL_INIT = 3e-3
+"""Half-width of the uniform init of both output layers (DDPG paper, section 7)."""
+
+
+class ScaleToBounds(layers.Layer):
+    """Maps a tanh output in [-1, 1] affinely onto the box [low, high].
+
+    The bounds come from ``env.action_space`` and may differ per dimension;
+    multiplying by ``high`` alone would be wrong whenever ``low != -high``.
+    """
+
+    def __init__(self, low: Sequence[float], high: Sequence[float], **kwargs):
+        super().__init__(**kwargs)
+        self.low = np.asarray(low, dtype=np.float32)
+        self.high = np.asarray(high, dtype=np.float32)
+        if self.low.shape != self.high.shape or not np.all(self.high > self.low):
+            raise ValueError(f"action bounds need high > low elementwise, got low={low}, high={high}")
+        if not (np.all(np.isfinite(self.low)) and np.all(np.isfinite(self.high))):
+            raise ValueError("action bounds must be finite for a tanh actor")
+        self.center = (self.high + self.low) / 2.0
+        self.half_range = (self.high - self.low) / 2.0
+
+    def call(self, x):
+        return self.center + self.half_range * x
+
+    def get_config(self):
+        return {**super().get_config(), "low": self.low.tolist(), "high": self.high.tolist()}
+
+
+def _final_init(seed: int | None) -> keras.initializers.Initializer:
+    return keras.initializers.RandomUniform(-FINAL_INIT, FINAL_INIT, seed=seed)
+
+
+def build_actor(
+    obs_dim: int,
+    action_low: Sequence[float],
+    action_high: Sequence[float],
+    hidden_sizes: Sequence[int] = (256, 256),
+    batch_norm: bool = False,
+    seed: int | None = None,
+    name: str = "actor",
+) -> keras.Model:
+    """mu(s): observation -> action inside [action_low, action_high].
+
+    With ``batch_norm`` the observation and every hidden layer are normalized,
+    as in the DDPG paper. Call the model with ``training=False`` to act and to
+    compute targets: that uses the running statistics, not the current batch.
+    """
+    action_dim = len(np.atleast_1d(action_low))
+    obs = keras.Input(shape=(obs_dim,), name="observation")
+    x = layers.BatchNormalization(name="bn_obs")(obs) if batch_norm else obs
+    for i, units in enumerate(hidden_sizes):
+        x = layers.Dense(units, name=f"dense_{i}")(x)
+        if batch_norm:
+            x = layers.BatchNormalization(name=f"bn_{i}")(x)
+        x = layers.Activation("relu", name=f"relu_{i}")(x)
+    # A tiny final layer keeps the first actions near the centre of the box,
+    # where tanh is not saturated and its gradient is not vanishing.
+    x = layers.Dense(action_dim, activation="tanh", kernel_initializer=_final_init(seed), name="tanh")(x)
+    action = ScaleToBounds(np.atleast_1d(action_low), np.atleast_1d(action_high), name="scale")(x)
+    return keras.Model(obs, action, name=name)
+
+
+def build_critic(
+    obs_dim: int,
+    action_dim: int,
+    hidden_sizes: Sequence[int] = (256, 256),
+    batch_norm: bool = False,
+    seed: int | None = None,
+    name: str = "critic",
+) -> keras.Model:
+    """Q(s, a): (observation, action) -> one scalar per row, shape (batch, 1).
+
+    As in the DDPG paper, the action joins at the second hidden layer. With
+    ``batch_norm`` only the layers before the action input are normalized.
+    """
+    obs = keras.Input(shape=(obs_dim,), name="observation")
+    action = keras.Input(shape=(action_dim,), name="action")
+    x = layers.BatchNormalization(name="bn_obs")(obs) if batch_norm else obs
+    x = layers.Dense(hidden_sizes[0], name="dense_0")(x)
+    if batch_norm:
+        x = layers.BatchNormalization(name="bn_0")(x)
+    x = layers.Activation("relu", name="relu_0")(x)
+    x = layers.Concatenate(name="join_action")([x, action])
+    for i, units in enumerate(hidden_sizes[1:], start=1):
+        x = layers.Dense(units, activation="relu", name=f"dense_{i}")(x)
+    q = layers.Dense(1, kernel_initializer=_final_init(seed), name="q")(x)
+    return keras.Model([obs, action], q, name=name)
