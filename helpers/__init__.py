@@ -1,0 +1,31 @@
+"""Shared code of the DDPG course: one small module per concept.
+
+Importing the package imports TensorFlow with its start-up chatter silenced
+(CUDA probes and oneDNN notices on a CPU-only machine), so that notebook
+outputs show only what the course prints. Real import errors still raise.
+"""
+
+import os
+import sys
+
+
+def _import_tensorflow_quietly() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ INFO/WARNING/ERROR logs after start-up
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if "tensorflow" in sys.modules:
+        return
+    # The first lines are written to file descriptor 2 before TensorFlow's own
+    # log settings apply, so the descriptor itself is pointed at /dev/null.
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+_import_tensorflow_quietly()

@@ -90,6 +90,11 @@ class DDPGAgent:
         # XLA fuses the many small ops of one update (Adam, Polyak, activations).
         self._update = tf.function(self._update_graph, input_signature=stack, jit_compile=True)
 
+    @classmethod
+    def for_env(cls, env, config: DDPGConfig = DDPGConfig()) -> "DDPGAgent":
+        """An agent sized for ``env``, with action bounds read from its action space."""
+        return cls(env.observation_space.shape[0], env.action_space.low, env.action_space.high, config)
+
     # ----- acting -------------------------------------------------------
     def _policy_graph(self, obs):
         # training=False: batch norm uses its running statistics when acting.

@@ -56,7 +56,8 @@ class DDPGConfig:
     """Exploration noise: ``"gaussian"``, ``"ou"`` (Ornstein-Uhlenbeck) or ``"none"``."""
 
     noise_sigma: float = 0.1
-    """Noise scale as a fraction of the action half-range (high - low) / 2."""
+    """Noise scale as a fraction of the action half-range (high - low) / 2: the std of
+    the Gaussian noise, or the diffusion sigma of the OU process."""
 
     ou_theta: float = 0.15
     """Mean-reversion rate theta of the OU process."""
@@ -79,6 +80,10 @@ class DDPGConfig:
             (isinstance(self.env_id, str) and self.env_id != "", "env_id must be a non-empty string"),
             (self.total_steps > 0, f"total_steps must be positive, got {self.total_steps}"),
             (self.warmup_steps >= 0, f"warmup_steps must be >= 0, got {self.warmup_steps}"),
+            (
+                self.warmup_steps < self.total_steps,
+                f"warmup_steps ({self.warmup_steps}) must be smaller than total_steps ({self.total_steps})",
+            ),
             (self.batch_size > 0, f"batch_size must be positive, got {self.batch_size}"),
             (
                 self.buffer_size >= self.batch_size,

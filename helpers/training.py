@@ -79,8 +79,7 @@ def train(
     env = env_fn()
     low, high = env.action_space.low, env.action_space.high
     obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
-    if agent is None:
-        agent = DDPGAgent(obs_dim, low, high, config)
+    agent = agent or DDPGAgent.for_env(env, config)
     buffer = ReplayBuffer(config.buffer_size, obs_dim, action_dim, rng)
     noise = make_noise(config.noise, config.noise_sigma * (high - low) / 2.0, rng, config.ou_theta, config.ou_dt)
     history = History()

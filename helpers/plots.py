@@ -1,0 +1,70 @@
+"""Learning curves: return against env steps, with a band over seeds."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from helpers.training import History
+
+
+def _band(ax, x, runs: np.ndarray, band: str, color, label: str, marker=None, alpha=0.2):
+    """Plot the mean of ``runs`` (seeds x points) and shade std or min-max around it."""
+    mean = runs.mean(axis=0)
+    (line,) = ax.plot(x, mean, color=color, marker=marker, label=label)
+    if len(runs) > 1:
+        if band == "std":
+            lo, hi = mean - runs.std(axis=0), mean + runs.std(axis=0)
+        elif band == "minmax":
+            lo, hi = runs.min(axis=0), runs.max(axis=0)
+        else:
+            raise ValueError(f"band must be 'std' or 'minmax', got {band!r}")
+        ax.fill_between(x, lo, hi, color=line.get_color(), alpha=alpha, linewidth=0)
+    return line.get_color()
+
+
+def plot_learning_curve(
+    histories: History | Sequence[History],
+    ax: plt.Axes | None = None,
+    label: str = "DDPG",
+    band: str = "std",
+    color=None,
+    episodes: bool = True,
+    target: float | None = None,
+) -> plt.Axes:
+    """Training-episode return and noise-free evaluation return against env steps.
+
+    With several histories (one per seed) the curves are means over seeds with
+    a ``band`` of one standard deviation (``"std"``) or of the range (``"minmax"``).
+    Training episodes are put on a common step grid so that seeds whose
+    episodes end at different steps can still be averaged.
+    """
+    runs = [histories] if isinstance(histories, History) else list(histories)
+    if not runs:
+        raise ValueError("no histories to plot")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    n = len(runs)
+    seeds = f" ({n} seeds, mean ± {'1 std' if band == 'std' else 'min-max'})" if n > 1 else ""
+    if runs[0].eval_steps:
+        steps = runs[0].eval_steps
+        if any(r.eval_steps != steps for r in runs):
+            raise ValueError("histories were evaluated at different steps; cannot average them")
+        evals = np.array([r.eval_means() for r in runs])
+        color = _band(ax, steps, evals, band, color, f"{label}: evaluation{seeds}", marker="o")
+    if episodes and all(r.episode_returns for r in runs):
+        end = min(r.episode_end_steps[-1] for r in runs)
+        grid = np.linspace(min(r.episode_end_steps[0] for r in runs), end, 100)
+        train = np.array([np.interp(grid, r.episode_end_steps, r.episode_returns) for r in runs])
+        _band(ax, grid, train, band, color, f"{label}: training episodes (with noise)", alpha=0.1)
+        ax.lines[-1].set_alpha(0.5)
+        ax.lines[-1].set_linestyle("--")
+    if target is not None:
+        ax.axhline(target, color="grey", linestyle=":", label=f"target {target:g}")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("episode return (sum of rewards)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    return ax
