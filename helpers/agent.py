@@ -108,43 +108,52 @@ class DDPGAgent:
         return self._policy(tf.constant(obs)).numpy()
 
     # ----- learning -----------------------------------------------------
-    def _train_step(self, obs, action, reward, next_obs, terminated):
-        # Targets come from the target networks in inference mode, outside the tape:
-        # y is a constant, so no gradient flows into Q' or mu'.
+    def td_target(self, reward, next_obs, terminated):
+        """y = r + gamma * (1 - terminated) * Q'(s', mu'(s')), from the target networks."""
+        next_obs = tf.convert_to_tensor(next_obs, tf.float32)
+        # Target networks run in inference mode (batch norm uses running statistics).
         next_action = self.target_actor(next_obs, training=False)
         next_q = tf.squeeze(self.target_critic([next_obs, next_action], training=False), axis=1)
         # Only a true terminal state stops bootstrapping. A time-limit truncation
         # was stored with terminated = 0, so its target still includes gamma * Q'.
-        y = reward + self._gamma * (1.0 - terminated) * next_q
+        return reward + self._gamma * (1.0 - terminated) * next_q
 
+    def _train_step(self, obs, action, reward, next_obs, terminated):
+        """One DDPG update. A non-finite loss skips every variable change of this update."""
+        # y is computed outside the tape: a constant, so no gradient flows into Q' or mu'.
+        y = self.td_target(reward, next_obs, terminated)
         with tf.GradientTape() as tape:
             q = tf.squeeze(self.critic([obs, action], training=True), axis=1)
             critic_loss = tf.reduce_mean(tf.square(y - q))
-        grads = tape.gradient(critic_loss, self.critic.trainable_variables)
-        self.critic_optimizer.apply_gradients(zip(grads, self.critic.trainable_variables))
+        critic_ok = tf.math.is_finite(critic_loss)
+        if critic_ok:
+            grads = tape.gradient(critic_loss, self.critic.trainable_variables)
+            self.critic_optimizer.apply_gradients(zip(grads, self.critic.trainable_variables))
 
         with tf.GradientTape() as tape:
             # Minimizing -Q is gradient ascent on Q; the gradient reaches the actor
             # only through dQ/da, the deterministic policy gradient.
             actor_loss = -tf.reduce_mean(self.critic([obs, self.actor(obs, training=True)], training=True))
-        grads = tape.gradient(actor_loss, self.actor.trainable_variables)
-        self.actor_optimizer.apply_gradients(zip(grads, self.actor.trainable_variables))
-
-        soft_update(self.target_actor.weights, self.actor.weights, self._tau)
-        soft_update(self.target_critic.weights, self.critic.weights, self._tau)
-        return critic_loss, actor_loss, tf.reduce_mean(q)
+        ok = critic_ok and tf.math.is_finite(actor_loss)
+        if ok:
+            grads = tape.gradient(actor_loss, self.actor.trainable_variables)
+            self.actor_optimizer.apply_gradients(zip(grads, self.actor.trainable_variables))
+            soft_update(self.target_actor.weights, self.actor.weights, self._tau)
+            soft_update(self.target_critic.weights, self.critic.weights, self._tau)
+        return critic_loss, actor_loss, tf.reduce_mean(q), ok
 
     def _update_graph(self, obs, action, reward, next_obs, terminated):
-        stats = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
-        for i in tf.range(tf.shape(obs)[0]):
-            critic_loss, actor_loss, mean_q = self._train_step(
+        n = tf.shape(obs)[0]
+        stats = tf.TensorArray(tf.float32, size=n, element_shape=[3])
+        i, ok = tf.constant(0), tf.constant(True)
+        # Stop at the first non-finite loss: no later update trains on garbage.
+        while i < n and ok:
+            critic_loss, actor_loss, mean_q, ok = self._train_step(
                 obs[i], action[i], reward[i], next_obs[i], terminated[i]
             )
             stats = stats.write(i, tf.stack([critic_loss, actor_loss, mean_q]))
-            # Stop at the first non-finite loss so no later update trains on it.
-            if not (tf.math.is_finite(critic_loss) and tf.math.is_finite(actor_loss)):
-                break
-        return stats.stack()
+            i += 1
+        return stats.stack()[:i]
 
     def update(self, batches) -> UpdateStats:
         """Run one update per batch in a stack (leading axis = number of updates).

@@ -10,14 +10,13 @@ It ends with one JSON line holding the same numbers.
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import sys
 from dataclasses import replace
 
 from helpers.config import DDPGConfig
-from helpers.train import fail, positive_int
+from helpers.train import OneLineParser, fail, positive_int
 
 
 def first_crossing(steps: list[int], means, threshold: float) -> int | None:
@@ -27,10 +26,11 @@ def first_crossing(steps: list[int], means, threshold: float) -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
     defaults = DDPGConfig()
-    parser = argparse.ArgumentParser(prog="python -m helpers.benchmark", description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="python -m helpers.benchmark", description=__doc__.split("\n")[0])
     parser.add_argument("--env", default=defaults.env_id)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--steps", type=positive_int, default=defaults.total_steps)
+    parser.add_argument("--warmup", type=int, default=defaults.warmup_steps)
     parser.add_argument("--eval-every", type=positive_int, default=500,
                         help="env steps between 10-episode evaluations (default: %(default)s)")
     parser.add_argument("--threshold", type=float, default=-200.0,
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         make_env(args.env).close()
-        base = replace(defaults, env_id=args.env, total_steps=args.steps, eval_every=args.eval_every, eval_episodes=10)
+        base = replace(defaults, env_id=args.env, total_steps=args.steps, warmup_steps=args.warmup, eval_every=args.eval_every, eval_episodes=10)
     except (EnvError, ValueError) as exc:
         return fail(str(exc))
 
@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({
             "seed": seed,
             "steps_per_s": round(history.steps_per_s, 1),
+            "compile_s": round(history.compile_s, 1),
             "wall_s": round(history.wall_s, 1),
             "first_step_at_threshold": first_crossing(history.eval_steps, history.eval_means(), args.threshold),
             "final_eval_mean": round(float(final.mean()), 1),
@@ -68,12 +69,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['first_step_at_threshold']}, final {args.final_episodes}-episode eval "
               f"{r['final_eval_mean']:.1f}", file=sys.stderr, flush=True)
 
-    header = f"| seed | steps/s | first step with 10-ep eval >= {args.threshold:g} | final {args.final_episodes}-ep eval |"
+    header = f"| seed | steps/s | compile s | first step with 10-ep eval >= {args.threshold:g} | final {args.final_episodes}-ep eval |"
     print(header)
-    print("|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|")
     for r in rows:
         reached = r["first_step_at_threshold"] if r["first_step_at_threshold"] is not None else "never"
-        print(f"| {r['seed']} | {r['steps_per_s']:.0f} | {reached} | {r['final_eval_mean']:.1f} ± {r['final_eval_std']:.1f} |")
+        print(f"| {r['seed']} | {r['steps_per_s']:.0f} | {r['compile_s']:.1f} | {reached} | {r['final_eval_mean']:.1f} ± {r['final_eval_std']:.1f} |")
     crossings = [r["first_step_at_threshold"] for r in rows]
     summary = {
         "env": args.env,
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}",
         "per_seed": rows,
     }
-    print(f"| median | {summary['median_steps_per_s']:.0f} | {summary['median_first_step_at_threshold']} | "
+    print(f"| median | {summary['median_steps_per_s']:.0f} | | {summary['median_first_step_at_threshold']} | "
           f"worst {summary['worst_final_eval_mean']:.1f} |")
     print(json.dumps(summary))
     return 0

@@ -29,9 +29,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are a single line on stderr and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = DDPGConfig()
-    parser = argparse.ArgumentParser(prog="python -m helpers.train", description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="python -m helpers.train", description=__doc__.split("\n")[0])
     parser.add_argument("--env", default=defaults.env_id, help="gymnasium id with a Box action space, "
                         "or 'module:EnvId' (default: %(default)s)")
     parser.add_argument("--steps", type=positive_int, default=defaults.total_steps,

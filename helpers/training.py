@@ -42,6 +42,8 @@ class History:
     """Part of ``wall_s`` spent in the periodic evaluations."""
     steps_per_s: float = 0.0
     """Env steps (each with its gradient update) per second, evaluations excluded."""
+    compile_s: float = 0.0
+    """Wall time of the first update phase, which traces and XLA-compiles the update graph."""
 
     def eval_means(self) -> np.ndarray:
         return np.array([np.mean(r) for r in self.eval_returns])
@@ -68,11 +70,13 @@ def train(
     env_fn: EnvFactory | None = None,
     progress: bool = True,
     agent: DDPGAgent | None = None,
+    buffer: ReplayBuffer | None = None,
 ) -> tuple[DDPGAgent, History]:
     """Train DDPG for ``config.total_steps`` env steps and return the agent and its history.
 
     ``env_fn`` makes the env (default: ``make_env(config.env_id)``); pass one to
-    train on a wrapped env. ``agent`` continues training an existing agent.
+    train on a wrapped env. ``agent`` continues training an existing agent, and
+    ``buffer`` lets the caller keep (and inspect) the replay buffer.
     """
     env_fn = env_fn or partial(make_env, config.env_id)
     rng = seed_everything(config.seed)
@@ -80,7 +84,7 @@ def train(
     low, high = env.action_space.low, env.action_space.high
     obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
     agent = agent or DDPGAgent.for_env(env, config)
-    buffer = ReplayBuffer(config.buffer_size, obs_dim, action_dim, rng)
+    buffer = buffer if buffer is not None else ReplayBuffer(config.buffer_size, obs_dim, action_dim, rng)
     noise = make_noise(config.noise, config.noise_sigma * (high - low) / 2.0, rng, config.ou_theta, config.ou_dt)
     history = History()
 
@@ -126,7 +130,10 @@ def train(
         if step > config.warmup_steps:
             pending_updates += 1
         if pending_updates and (pending_updates == config.update_every or step == config.total_steps):
+            t0 = time.perf_counter()
             stats = agent.update(buffer.sample(config.batch_size, pending_updates))
+            if not history.update_steps:
+                history.compile_s = time.perf_counter() - t0
             first = step - pending_updates + 1
             history.update_steps.extend(range(first, first + len(stats.critic_loss)))
             history.critic_loss.extend(stats.critic_loss.tolist())

@@ -1,0 +1,134 @@
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers.agent import DDPGAgent, soft_update
+from helpers.buffer import ReplayBufferSamples
+from helpers.config import DDPGConfig
+from helpers.envs import seed_everything
+
+SMALL = replace(DDPGConfig(), hidden_sizes=(32, 32), batch_size=16)
+
+
+def make_agent(config=SMALL, low=(-2.0,), high=(2.0,), obs_dim=3, seed=0):
+    seed_everything(seed)
+    return DDPGAgent(obs_dim, low, high, config)
+
+
+def random_batches(n, batch=16, obs_dim=3, action_dim=1, seed=0, terminated=0.0):
+    rng = np.random.default_rng(seed)
+    f = lambda *shape: rng.normal(size=shape).astype(np.float32)
+    return ReplayBufferSamples(
+        f(n, batch, obs_dim), f(n, batch, action_dim), f(n, batch),
+        f(n, batch, obs_dim), np.full((n, batch), terminated, np.float32),
+    )
+
+
+def weights(model):
+    return [w.numpy().copy() for w in model.weights]
+
+
+def test_targets_start_equal_and_optimizers_are_separate():
+    agent = make_agent()
+    for t, s in zip(weights(agent.target_actor), weights(agent.actor)):
+        np.testing.assert_array_equal(t, s)
+    for t, s in zip(weights(agent.target_critic), weights(agent.critic)):
+        np.testing.assert_array_equal(t, s)
+    assert agent.actor_optimizer is not agent.critic_optimizer
+    assert float(agent.actor_optimizer.learning_rate) == pytest.approx(SMALL.actor_lr)
+    assert float(agent.critic_optimizer.learning_rate) == pytest.approx(SMALL.critic_lr)
+
+
+def test_soft_update_is_the_polyak_formula():
+    target = [tf.Variable([1.0, 2.0]), tf.Variable([[0.0]])]
+    source = [tf.Variable([3.0, -2.0]), tf.Variable([[10.0]])]
+    soft_update(target, source, 0.25)
+    np.testing.assert_allclose(target[0].numpy(), [0.25 * 3 + 0.75 * 1, 0.25 * -2 + 0.75 * 2])
+    np.testing.assert_allclose(target[1].numpy(), [[2.5]])
+
+
+def test_one_update_moves_targets_by_exactly_tau():
+    agent = make_agent(replace(SMALL, tau=0.1))
+    before = weights(agent.target_actor) + weights(agent.target_critic)
+    agent.update(random_batches(1))
+    online = weights(agent.actor) + weights(agent.critic)
+    after = weights(agent.target_actor) + weights(agent.target_critic)
+    assert any(not np.array_equal(a, b) for a, b in zip(after, before))
+    for new, old, theta in zip(after, before, online):
+        np.testing.assert_allclose(new, 0.1 * theta + 0.9 * old, rtol=1e-6, atol=1e-7)
+
+
+def test_truncated_is_bootstrapped_and_terminated_is_not():
+    agent = make_agent()
+    b = random_batches(1)
+    reward, next_obs = b.rewards[0], tf.constant(b.next_observations[0])
+    next_q = agent.target_critic([next_obs, agent.target_actor(next_obs)]).numpy()[:, 0]
+    # A truncated transition is stored with terminated = 0 and keeps gamma * Q'.
+    y_truncated = agent.td_target(reward, next_obs, np.zeros_like(reward)).numpy()
+    np.testing.assert_allclose(y_truncated, reward + SMALL.gamma * next_q, rtol=1e-5, atol=1e-6)
+    # A terminated one has no future: the target is the reward alone.
+    y_terminated = agent.td_target(reward, next_obs, np.ones_like(reward)).numpy()
+    np.testing.assert_allclose(y_terminated, reward, rtol=1e-6)
+    assert not np.allclose(y_truncated, y_terminated)
+
+
+def test_updates_on_a_fixed_batch_lower_the_critic_loss():
+    agent = make_agent()
+    one = random_batches(1)
+    same = ReplayBufferSamples(*[np.repeat(x, 200, axis=0) for x in one])
+    stats = agent.update(same)
+    assert len(stats.critic_loss) == 200
+    assert stats.critic_loss[-20:].mean() < 0.5 * stats.critic_loss[:5].mean()
+
+
+def test_actor_climbs_the_critic():
+    agent = make_agent()
+    one = random_batches(1)
+    stats = agent.update(ReplayBufferSamples(*[np.repeat(x, 300, axis=0) for x in one]))
+    obs, stored = tf.constant(one.observations[0]), tf.constant(one.actions[0])
+    q_policy = agent.critic([obs, agent.actor(obs)]).numpy().mean()
+    q_stored = agent.critic([obs, stored]).numpy().mean()
+    # Minimizing -Q(s, mu(s)) moves the actor to actions the critic rates above the replayed ones.
+    assert q_policy > q_stored
+    assert stats.actor_loss[-1] < stats.actor_loss[0]
+
+
+def test_update_stops_at_a_non_finite_loss():
+    agent = make_agent()
+    b = random_batches(5)
+    b.rewards[2, 0] = np.nan
+    stats = agent.update(b)
+    assert len(stats.critic_loss) == 3 and np.isnan(stats.critic_loss[-1])
+    # The poisoned update was not applied: the weights are still finite.
+    assert all(np.all(np.isfinite(w)) for w in weights(agent.actor) + weights(agent.critic))
+
+
+def test_act_shapes_and_bounds():
+    agent = make_agent(low=(-0.5, 0.0), high=(0.5, 1.0), obs_dim=4)
+    one = agent.act(np.zeros(4))
+    many = agent.act(np.random.default_rng(0).normal(size=(7, 4)))
+    assert one.shape == (2,) and many.shape == (7, 2)
+    assert np.all(many >= [-0.5, 0.0]) and np.all(many <= [0.5, 1.0])
+
+
+def test_save_and_load_round_trip(tmp_path):
+    agent = make_agent()
+    agent.update(random_batches(10))
+    agent.save(tmp_path)
+    fresh = make_agent(seed=123)
+    obs = np.random.default_rng(1).normal(size=(50, 3)).astype(np.float32)
+    assert not np.array_equal(fresh.act(obs), agent.act(obs))
+    fresh.load(tmp_path)
+    np.testing.assert_array_equal(fresh.act(obs), agent.act(obs))
+    for a, b in zip(weights(fresh.target_critic), weights(agent.target_critic)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(FileNotFoundError):
+        fresh.load(tmp_path / "missing")
+
+
+def test_same_seed_same_network():
+    a, b = make_agent(seed=5), make_agent(seed=5)
+    obs = np.ones((3, 3), np.float32)
+    np.testing.assert_array_equal(a.act(obs), b.act(obs))
