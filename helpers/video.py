@@ -101,4 +101,4 @@ def show_video(path: str | Path, width: int = 320):
     """
     from IPython.display import Video
 
-    return Video(str(path), embed=False, width=width, html_attributes="controls loop muted")
+    return Video(url=str(path), width=width, html_attributes="controls loop muted")

@@ -1,0 +1,88 @@
+"""The main job and the benchmark as a user runs them: as subprocesses."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHORT = ["--steps", "500", "--warmup", "300", "--eval-episodes", "2", "--quiet"]
+
+
+def run(*args, extra_path=None, timeout=300):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(extra_path or ""), str(ROOT), env.get("PYTHONPATH", "")]))
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def test_train_writes_results_and_videos(tmp_path):
+    out = tmp_path / "run"
+    result = run("helpers.train", *SHORT, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ["env", "seed", "total_steps", "wall_s", "steps_per_s", "eval_episodes", "eval_mean", "eval_std"]:
+        assert key in summary
+    assert summary["env"] == "Pendulum-v1" and summary["total_steps"] == 500 and summary["eval_episodes"] == 2
+    for name in ["learning_curve.png", "untrained.mp4", "trained.mp4", "trained.gif"]:
+        assert (out / name).stat().st_size > 1000, name
+    assert "Traceback" not in result.stderr
+
+
+def test_no_video_and_a_module_env_id(tmp_path):
+    (tmp_path / "my_envs.py").write_text(
+        "import gymnasium\n"
+        "gymnasium.register(id='WeakPendulum-v0', max_episode_steps=100,\n"
+        "    entry_point='gymnasium.envs.classic_control.pendulum:PendulumEnv', kwargs={'g': 4.0})\n"
+    )
+    out = tmp_path / "run"
+    result = run("helpers.train", "--env", "my_envs:WeakPendulum-v0", *SHORT, "--no-video", "--out", str(out),
+                 extra_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / "summary.json").read_text())["env"] == "my_envs:WeakPendulum-v0"
+    assert not list(out.glob("*.mp4"))
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--env", "CartPole-v1"], "DDPG needs continuous"),
+        (["--env", "NoSuchEnv-v0"], "NoSuchEnv"),
+        (["--env", "no_such_module:Foo-v0"], "no_such_module"),
+        (["--steps", "0"], "positive"),
+        (["--steps", "-5"], "positive"),
+        (["--steps", "100"], "warmup_steps"),
+    ],
+)
+def test_bad_input_gives_one_line_and_nonzero_exit(args, words):
+    result = run("helpers.train", *args, "--no-video")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_training_results_survive_a_missing_moviepy(tmp_path):
+    fake = tmp_path / "fake"
+    (fake / "moviepy").mkdir(parents=True)
+    (fake / "moviepy" / "__init__.py").write_text("raise ImportError('moviepy is missing in this test')\n")
+    out = tmp_path / "run"
+    result = run("helpers.train", *SHORT, "--out", str(out), extra_path=fake)
+    assert result.returncode == 0, result.stderr
+    assert "pip install" in result.stderr and "moviepy" in result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert "video_error" in summary and (out / "learning_curve.png").exists()
+
+
+def test_benchmark_prints_a_table_and_one_json_line():
+    result = run("helpers.benchmark", "--seeds", "0", "--steps", "600", "--warmup", "300",
+                 "--eval-every", "300", "--final-episodes", "2")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("| seed | steps/s")
+    data = json.loads(lines[-1])
+    row = data["per_seed"][0]
+    assert row["seed"] == 0 and row["steps_per_s"] > 0 and "first_step_at_threshold" in row
+    assert "final_eval_mean" in row

@@ -1,0 +1,80 @@
+"""A short seeded learning test, determinism, and the terminated/truncated split in the loop."""
+
+from dataclasses import replace
+from functools import partial
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from helpers.buffer import ReplayBuffer
+from helpers.config import DDPGConfig
+from helpers.envs import make_env
+from helpers.evaluation import evaluate
+from helpers.training import TrainingDivergedError, train
+
+QUICK = replace(DDPGConfig(), total_steps=1_200, warmup_steps=400, eval_every=400, eval_episodes=3)
+
+
+def test_ddpg_learns_pendulum():
+    """Conservative: an untrained actor scores about -1,200; after 4,000 steps DDPG is far better."""
+    config = replace(DDPGConfig(), total_steps=4_000, eval_every=2_000, eval_episodes=5)
+    agent, history = train(config, progress=False)
+    env_fn = partial(make_env, "Pendulum-v1")
+    final = evaluate(agent.act, env_fn, episodes=10)
+    assert final.mean() > -600, f"no learning: 10-episode evaluation {final.mean():.0f}"
+    assert len(history.critic_loss) == config.total_steps - config.warmup_steps  # one update per step
+    assert history.eval_steps == [2_000, 4_000]
+    assert len(history.episode_returns) == 20  # Pendulum always truncates at 200 steps
+    assert history.steps_per_s > 0 and history.wall_s > 0
+
+
+def test_same_seed_same_history():
+    _, a = train(QUICK, progress=False)
+    _, b = train(QUICK, progress=False)
+    assert a.episode_returns == b.episode_returns
+    assert a.critic_loss == b.critic_loss and a.actor_loss == b.actor_loss
+    assert a.eval_returns == b.eval_returns
+    _, c = train(replace(QUICK, seed=1), progress=False)
+    assert c.episode_returns != a.episode_returns
+
+
+def test_pendulum_truncations_are_stored_as_not_terminal():
+    buffer = ReplayBuffer(10_000, 3, 1, np.random.default_rng(0))
+    train(replace(QUICK, eval_every=0), progress=False, buffer=buffer)
+    assert len(buffer) == QUICK.total_steps
+    assert buffer.terminated[: len(buffer)].sum() == 0  # 6 episodes ended, all by truncation
+
+
+def test_terminations_are_stored_and_training_works_on_other_bounds(point_mass):
+    """Two action dimensions, asymmetric bounds, true terminations: no code changes needed."""
+    seen = []
+
+    class Spy(gym.Wrapper):
+        def step(self, action):
+            assert np.all(action >= self.action_space.low) and np.all(action <= self.action_space.high)
+            out = super().step(action)
+            seen.append(out[2])
+            return out
+
+    buffer = ReplayBuffer(10_000, 2, 2, np.random.default_rng(0))
+    config = replace(QUICK, total_steps=1_500, noise="ou", noise_sigma=0.5, eval_every=0, hidden_sizes=(64, 64))
+    agent, history = train(config, env_fn=lambda **kw: Spy(point_mass(**kw)), progress=False, buffer=buffer)
+    np.testing.assert_array_equal(buffer.terminated[: len(buffer)], np.array(seen, np.float32))
+    assert 0 < sum(seen) < len(seen)
+    actions = agent.act(np.random.default_rng(0).normal(size=(100, 2)))
+    assert np.all(actions >= [-0.5, 0.0]) and np.all(actions <= [0.5, 1.0])
+
+
+def test_other_gravity_trains():
+    agent, history = train(QUICK, env_fn=lambda **kw: gym.make("Pendulum-v1", g=3.0, **kw), progress=False)
+    assert np.all(np.isfinite(history.critic_loss))
+
+
+def test_nan_stops_training_with_the_step_and_keeps_the_history(point_mass):
+    config = replace(QUICK, eval_every=0)
+    with pytest.raises(TrainingDivergedError, match="at env step 700") as info:
+        train(config, env_fn=lambda **kw: point_mass(nan_at=700, **kw), progress=False)
+    assert info.value.step == 700
+    assert info.value.history.total_steps == 700
+    assert len(info.value.history.episode_returns) > 0
