@@ -7,7 +7,8 @@ instead of producing a silently wrong run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import inspect
+from dataclasses import dataclass, fields
 
 NOISE_TYPES = ("gaussian", "ou", "none")
 
@@ -108,3 +109,13 @@ class DDPGConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+
+
+def field_docs(cls=DDPGConfig) -> dict[str, str]:
+    """The docstring under each field of a config dataclass, read from its source."""
+    source = inspect.getsource(cls)
+    docs = {}
+    for f in fields(cls):
+        after = source.split(f"\n    {f.name}:", 1)[1].split("\n", 1)[1].lstrip()
+        docs[f.name] = " ".join(after.split('"""')[1].split()) if after.startswith('"""') else ""
+    return docs

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from functools import partial
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from helpers.agent import DDPGAgent
 from helpers.buffer import ReplayBuffer
@@ -99,7 +100,9 @@ def train(
     obs, _ = env.reset(seed=config.seed)
     env.action_space.seed(config.seed)
     episode_return, pending_updates, recent = 0.0, 0, "n/a"
-    bar = tqdm(total=config.total_steps, disable=not progress, unit="step", mininterval=1.0)
+    # Plain-text bar on stdout: it reads the same in a terminal, Jupyter, Colab and a saved notebook.
+    bar = tqdm(total=config.total_steps, disable=not progress, unit="step", mininterval=2.0, file=sys.stdout,
+               dynamic_ncols=False, ncols=110)
     for step in range(1, config.total_steps + 1):
         if step <= config.warmup_steps:
             action = env.action_space.sample()
