@@ -24,6 +24,25 @@ def first_crossing(steps: list[int], means, threshold: float) -> int | None:
     return next((s for s, m in zip(steps, means) if m >= threshold), None)
 
 
+def time_components(agent, buffer, batch_size: int, update_every: int, repeats: int = 20) -> dict:
+    """Milliseconds per update (inside one compiled call of ``update_every`` updates) and per act call."""
+    import time
+
+    import numpy as np
+
+    agent.update(buffer.sample(batch_size, update_every))  # warm: compiled already, caches hot
+    start = time.perf_counter()
+    for _ in range(repeats):
+        agent.update(buffer.sample(batch_size, update_every))
+    update_ms = (time.perf_counter() - start) * 1e3 / (repeats * update_every)
+    obs = buffer.observations[0]
+    start = time.perf_counter()
+    for _ in range(500):
+        agent.act(obs)
+    act_ms = (time.perf_counter() - start) * 1e3 / 500
+    return {"update_ms": round(update_ms, 3), "act_ms": round(act_ms, 3)}
+
+
 def main(argv: list[str] | None = None) -> int:
     defaults = DDPGConfig()
     parser = OneLineParser(prog="python -m helpers.benchmark", description=__doc__.split("\n")[0])
@@ -42,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from helpers.envs import EnvError, make_env
     from helpers.evaluation import evaluate
+    from helpers.buffer import ReplayBuffer
     from helpers.training import train
 
     try:
@@ -53,12 +73,19 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for seed in args.seeds:
         config = replace(base, seed=seed)
-        agent, history = train(config, progress=False)
+        probe = make_env(args.env)
+        buffer = ReplayBuffer(config.buffer_size, probe.observation_space.shape[0], probe.action_space.shape[0],
+                              np.random.default_rng(seed))
+        probe.close()
+        agent, history = train(config, progress=False, buffer=buffer)
         final = evaluate(agent.act, lambda: make_env(args.env), args.final_episodes)
+        # Timed last: these extra updates change the agent, so nothing is evaluated after them.
+        parts = time_components(agent, buffer, config.batch_size, config.update_every)
         rows.append({
             "seed": seed,
             "steps_per_s": round(history.steps_per_s, 1),
             "compile_s": round(history.compile_s, 1),
+            **parts,
             "wall_s": round(history.wall_s, 1),
             "first_step_at_threshold": first_crossing(history.eval_steps, history.eval_means(), args.threshold),
             "final_eval_mean": round(float(final.mean()), 1),
@@ -69,12 +96,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['first_step_at_threshold']}, final {args.final_episodes}-episode eval "
               f"{r['final_eval_mean']:.1f}", file=sys.stderr, flush=True)
 
-    header = f"| seed | steps/s | compile s | first step with 10-ep eval >= {args.threshold:g} | final {args.final_episodes}-ep eval |"
+    header = f"| seed | steps/s | compile s | ms/update | ms/act | first step with 10-ep eval >= {args.threshold:g} | final {args.final_episodes}-ep eval |"
     print(header)
-    print("|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         reached = r["first_step_at_threshold"] if r["first_step_at_threshold"] is not None else "never"
-        print(f"| {r['seed']} | {r['steps_per_s']:.0f} | {r['compile_s']:.1f} | {reached} | {r['final_eval_mean']:.1f} ± {r['final_eval_std']:.1f} |")
+        print(f"| {r['seed']} | {r['steps_per_s']:.0f} | {r['compile_s']:.1f} | {r['update_ms']:.2f} | {r['act_ms']:.2f} | {reached} | {r['final_eval_mean']:.1f} ± {r['final_eval_std']:.1f} |")
     crossings = [r["first_step_at_threshold"] for r in rows]
     summary = {
         "env": args.env,
@@ -88,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}",
         "per_seed": rows,
     }
-    print(f"| median | {summary['median_steps_per_s']:.0f} | | {summary['median_first_step_at_threshold']} | "
+    print(f"| median | {summary['median_steps_per_s']:.0f} | | | | {summary['median_first_step_at_threshold']} | "
           f"worst {summary['worst_final_eval_mean']:.1f} |")
     print(json.dumps(summary))
     return 0
