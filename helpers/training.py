@@ -42,7 +42,7 @@ class History:
     eval_wall_s: float = 0.0
     """Part of ``wall_s`` spent in the periodic evaluations."""
     steps_per_s: float = 0.0
-    """Env steps (each with its gradient update) per second, evaluations excluded."""
+    """Env steps per second (each after the warm-up with its gradient update), evaluations excluded."""
     compile_s: float = 0.0
     """Wall time of the first update phase, which traces and XLA-compiles the update graph."""
 
@@ -84,12 +84,14 @@ def train(
     env = env_fn()
     low, high = env.action_space.low, env.action_space.high
     obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
-    agent = agent or DDPGAgent.for_env(env, config)
+    if agent is None:
+        agent = DDPGAgent.for_env(env, config)
     buffer = buffer if buffer is not None else ReplayBuffer(config.buffer_size, obs_dim, action_dim, rng)
     noise = make_noise(config.noise, config.noise_sigma * (high - low) / 2.0, rng, config.ou_theta, config.ou_dt)
     history = History()
 
     def fail(what: str, step: int):
+        bar.close()
         env.close()
         history.total_steps = step
         history.wall_s = time.perf_counter() - start

@@ -132,3 +132,14 @@ def test_same_seed_same_network():
     a, b = make_agent(seed=5), make_agent(seed=5)
     obs = np.ones((3, 3), np.float32)
     np.testing.assert_array_equal(a.act(obs), b.act(obs))
+
+
+def test_batch_norm_agent_updates_and_targets_track_running_statistics():
+    agent = make_agent(replace(SMALL, batch_norm=True, tau=0.5))
+    b = random_batches(3)
+    b = b._replace(observations=b.observations * 10 + 5)  # far from the initial running mean 0
+    agent.update(b)
+    online = agent.actor.get_layer("bn_obs").moving_mean.numpy()
+    target = agent.target_actor.get_layer("bn_obs").moving_mean.numpy()
+    assert np.all(online != 0)
+    assert np.all(target != 0) and not np.allclose(target, online)  # moved part of the way

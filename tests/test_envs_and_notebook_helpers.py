@@ -1,0 +1,35 @@
+import numpy as np
+import pytest
+
+from helpers.agent import DDPGAgent
+from helpers.config import DDPGConfig
+from helpers.envs import EnvError, make_env, seed_everything
+from helpers.notebook import config_table, show_source
+
+
+def test_make_env_accepts_box_and_rejects_the_rest():
+    env = make_env("MountainCarContinuous-v0")
+    assert env.action_space.low[0] == -1.0
+    with pytest.raises(EnvError, match="DDPG needs continuous"):
+        make_env("CartPole-v1")
+    with pytest.raises(EnvError, match="cannot make env"):
+        make_env("NoSuchEnv-v0")
+
+
+def test_seed_everything_makes_numpy_and_keras_repeat():
+    a = seed_everything(7).normal(size=3), np.random.rand()
+    b = seed_everything(7).normal(size=3), np.random.rand()
+    np.testing.assert_array_equal(a[0], b[0])
+    assert a[1] == b[1]
+
+
+def test_show_source_is_the_real_source():
+    shown = show_source(DDPGAgent.td_target).data
+    assert "helpers.agent.DDPGAgent.td_target" in shown
+    assert "(1.0 - terminated)" in shown
+
+
+def test_config_table_lists_every_field():
+    table = config_table(DDPGConfig()).data
+    for name in DDPGConfig.__dataclass_fields__:
+        assert f"`{name}`" in table

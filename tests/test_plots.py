@@ -1,0 +1,44 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from helpers.plots import plot_learning_curve
+from helpers.training import History
+
+
+def fake_history(offset, eval_steps=(100, 200, 300)):
+    return History(
+        episode_returns=[-1000 + offset, -500 + offset, -200 + offset],
+        episode_end_steps=[100, 200, 300],
+        eval_steps=list(eval_steps),
+        eval_returns=[[-900 + offset, -800 + offset], [-400 + offset], [-150 + offset]],
+    )
+
+
+def test_one_history_has_lines_and_labelled_axes():
+    ax = plot_learning_curve(fake_history(0))
+    assert ax.get_xlabel() == "environment steps" and "return" in ax.get_ylabel()
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [-850, -400, -150])
+    assert not ax.collections  # no band for a single seed
+    plt.close("all")
+
+
+@pytest.mark.parametrize("band", ["std", "minmax"])
+def test_several_seeds_give_mean_and_band(band):
+    ax = plot_learning_curve([fake_history(-10), fake_history(10)], band=band, target=-200)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [-850, -400, -150])
+    band_y = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band_y.min() == pytest.approx(-860) and band_y.max() == pytest.approx(-140)
+    assert "2 seeds" in ax.get_legend().get_texts()[0].get_text()
+    plt.close("all")
+
+
+def test_mismatched_evaluations_and_bad_band_raise():
+    with pytest.raises(ValueError, match="different steps"):
+        plot_learning_curve([fake_history(0), fake_history(0, eval_steps=(50, 200, 300))])
+    with pytest.raises(ValueError, match="band"):
+        plot_learning_curve([fake_history(0), fake_history(1)], band="iqr")
+    plt.close("all")
