@@ -119,7 +119,13 @@ class DDPGAgent:
         return reward + self._gamma * (1.0 - terminated) * next_q
 
     def _train_step(self, obs, action, reward, next_obs, terminated):
-        """One DDPG update. A non-finite loss skips every variable change of this update."""
+        """One DDPG update, guarded against non-finite losses.
+
+        A non-finite critic loss skips the whole update. The actor loss uses the
+        freshly updated critic; if it is non-finite, the actor and target updates
+        are skipped (the critic step stays). Batch-norm running statistics, if
+        any, are updated by the forward passes before either check.
+        """
         # y is computed outside the tape: a constant, so no gradient flows into Q' or mu'.
         y = self.td_target(reward, next_obs, terminated)
         with tf.GradientTape() as tape:

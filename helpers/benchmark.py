@@ -61,8 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from helpers.envs import EnvError, make_env
     from helpers.evaluation import evaluate
-    from helpers.buffer import ReplayBuffer
-    from helpers.training import train
+    from helpers.training import make_replay_buffer, train
 
     try:
         make_env(args.env).close()
@@ -74,8 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.seeds:
         config = replace(base, seed=seed)
         probe = make_env(args.env)
-        buffer = ReplayBuffer(config.buffer_size, probe.observation_space.shape[0], probe.action_space.shape[0],
-                              np.random.default_rng(seed))
+        buffer = make_replay_buffer(config, probe)  # the very buffer train() would make, kept for timing
         probe.close()
         agent, history = train(config, progress=False, buffer=buffer)
         final = evaluate(agent.act, lambda: make_env(args.env), args.final_episodes)

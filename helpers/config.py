@@ -79,6 +79,7 @@ class DDPGConfig:
     def __post_init__(self) -> None:
         checks = [
             (isinstance(self.env_id, str) and self.env_id != "", "env_id must be a non-empty string"),
+            (0 <= self.seed < 2**32, f"seed must be in [0, 2**32), got {self.seed}"),
             (self.total_steps > 0, f"total_steps must be positive, got {self.total_steps}"),
             (self.warmup_steps >= 0, f"warmup_steps must be >= 0, got {self.warmup_steps}"),
             (
@@ -104,6 +105,11 @@ class DDPGConfig:
             (self.ou_dt > 0, f"ou_dt must be positive, got {self.ou_dt}"),
             (self.update_every > 0, f"update_every must be positive, got {self.update_every}"),
             (self.eval_every >= 0, f"eval_every must be >= 0, got {self.eval_every}"),
+            (
+                self.update_every <= 0 or self.eval_every % self.update_every == 0,
+                f"eval_every ({self.eval_every}) must be a multiple of update_every ({self.update_every}), "
+                "so that every evaluation sees all the updates of the steps before it",
+            ),
             (self.eval_episodes > 0, f"eval_episodes must be positive, got {self.eval_episodes}"),
         ]
         for ok, message in checks:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 from typing import Callable
 
@@ -25,9 +24,9 @@ def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
     """
     try:
         env = gym.make(env_id, render_mode=render_mode)
-    except gym.error.Error as exc:  # unknown id, unknown namespace, bad version
-        raise EnvError(f"cannot make env {env_id!r}: {exc}") from None
-    except ModuleNotFoundError as exc:
+    # Unknown id or namespace, a module that fails to import, a malformed "module:" prefix,
+    # or an env class that rejects render_mode: all are the user's input, so all get one line.
+    except (gym.error.Error, ImportError, ValueError, TypeError) as exc:
         raise EnvError(f"cannot make env {env_id!r}: {exc}") from None
     check_continuous(env, env_id)
     return env
@@ -53,6 +52,8 @@ def check_continuous(env: gym.Env, env_id: str = "env") -> None:
 def seed_everything(seed: int) -> np.random.Generator:
     """Seed Python, NumPy and TensorFlow/Keras once, and return a fresh NumPy generator.
 
+    Separate streams for separate consumers come from ``generator.spawn(n)``.
+
     The env is seeded separately, by ``env.reset(seed=seed)`` once per run and
     ``env.action_space.seed(seed)``. Reseeding every episode would repeat the
     same start state over and over.
@@ -60,6 +61,5 @@ def seed_everything(seed: int) -> np.random.Generator:
     import keras  # imported here so that using the env helpers alone stays light
 
     random.seed(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
     keras.utils.set_random_seed(seed)  # seeds python, numpy's global state and TF
     return np.random.default_rng(seed)

@@ -36,8 +36,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.run_notebooks", description=__doc__.split("\n")[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     args = parser.parse_args(argv)
+    from nbclient.exceptions import CellExecutionError
+
     for path in args.notebooks:
-        print(f"{path}: {run_notebook(path):.0f} s", flush=True)
+        if not path.is_file():
+            print(f"error: no notebook at {path}", file=sys.stderr)
+            return 2
+        try:
+            print(f"{path}: {run_notebook(path):.0f} s", flush=True)
+        except CellExecutionError as exc:
+            # The notebook on disk is left as it was; the message names the failing cell.
+            print(f"error: {path} failed: {str(exc).strip().splitlines()[-1]}", file=sys.stderr)
+            return 1
     return 0
 
 

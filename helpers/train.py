@@ -131,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     fig.savefig(out / "learning_curve.png", dpi=110)
     plt.close(fig)
 
+    summary_path = out / "summary.json"
+    summary_path.write_text(json.dumps(summary, indent=2) + "\n")  # written before any video can fail
+
     if not args.no_video and video_error is None:
         try:
             recordings["trained"] = record_video(agent.act, env_fn, out / "trained.mp4")
@@ -143,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if video_error:
         summary["video_error"] = video_error
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    summary_path.write_text(json.dumps(summary, indent=2) + "\n")
 
     print(f"{config.env_id}: {history.total_steps} steps in {history.wall_s:.1f} s "
           f"({history.steps_per_s:.0f} steps/s); {args.eval_episodes}-episode evaluation "

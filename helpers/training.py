@@ -36,13 +36,14 @@ class History:
     actor_loss: list[float] = field(default_factory=list)
     mean_q: list[float] = field(default_factory=list)
     total_steps: int = 0
-    """Env steps actually taken."""
+    """Env steps actually taken (fewer than configured if the run stopped early)."""
     wall_s: float = 0.0
     """Wall time of the whole run, evaluations included."""
     eval_wall_s: float = 0.0
     """Part of ``wall_s`` spent in the periodic evaluations."""
     steps_per_s: float = 0.0
-    """Env steps per second (each after the warm-up with its gradient update), evaluations excluded."""
+    """Env steps per second over the whole run, evaluations excluded; it includes the fast
+    warm-up steps and the one-off graph compilation (``compile_s``)."""
     compile_s: float = 0.0
     """Wall time of the first update phase, which traces and XLA-compiles the update graph."""
 
@@ -66,6 +67,19 @@ class TrainingDivergedError(FloatingPointError):
         self.history = history
 
 
+def make_replay_buffer(config: DDPGConfig, env) -> ReplayBuffer:
+    """The replay buffer ``train`` makes when none is given.
+
+    Its sampling has a random stream of its own, derived from the seed but
+    independent of the exploration noise's stream.
+    """
+    rng = np.random.default_rng([config.seed, 1])
+    return ReplayBuffer(config.buffer_size, env.observation_space.shape[0], env.action_space.shape[0], rng)
+
+
+LEARNING_FIELDS = ("gamma", "tau", "actor_lr", "critic_lr", "hidden_sizes", "batch_norm")
+
+
 def train(
     config: DDPGConfig = DDPGConfig(),
     env_fn: EnvFactory | None = None,
@@ -80,28 +94,32 @@ def train(
     ``buffer`` lets the caller keep (and inspect) the replay buffer.
     """
     env_fn = env_fn or partial(make_env, config.env_id)
-    rng = seed_everything(config.seed)
+    rng = seed_everything(config.seed)  # the exploration noise's stream
     env = env_fn()
     low, high = env.action_space.low, env.action_space.high
-    obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
     if agent is None:
         agent = DDPGAgent.for_env(env, config)
-    buffer = buffer if buffer is not None else ReplayBuffer(config.buffer_size, obs_dim, action_dim, rng)
+    mismatch = [f for f in LEARNING_FIELDS if getattr(agent.config, f) != getattr(config, f)]
+    if mismatch:
+        env.close()
+        raise ValueError(f"the agent was built with other settings for {', '.join(mismatch)}; "
+                         "build it with this config")
+    buffer = buffer if buffer is not None else make_replay_buffer(config, env)
     noise = make_noise(config.noise, config.noise_sigma * (high - low) / 2.0, rng, config.ou_theta, config.ou_dt)
     history = History()
 
-    def fail(what: str, step: int):
+    def fail(what: str, at: int, taken: int):
         bar.close()
         env.close()
-        history.total_steps = step
+        history.total_steps = taken
         history.wall_s = time.perf_counter() - start
-        raise TrainingDivergedError(f"{what} at env step {step}; training stopped", step, history)
+        raise TrainingDivergedError(f"{what} at env step {at}; training stopped", at, history)
 
     start = time.perf_counter()
     # Seed the env once per run; later resets continue its random stream.
     obs, _ = env.reset(seed=config.seed)
     env.action_space.seed(config.seed)
-    episode_return, pending_updates, recent = 0.0, 0, "n/a"
+    episode_return, pending_updates, recent, last_eval = 0.0, 0, "n/a", ""
     # Plain-text bar on stdout: it reads the same in a terminal, Jupyter, Colab and a saved notebook.
     bar = tqdm(total=config.total_steps, disable=not progress, unit="step", mininterval=2.0, file=sys.stdout,
                dynamic_ncols=False, ncols=110)
@@ -113,11 +131,11 @@ def train(
             if noise is not None:
                 action = np.clip(action + noise(), low, high)
         if not np.all(np.isfinite(action)):
-            fail(f"the action became {action}", step)
+            fail(f"the action became {action}", step, step - 1)
 
         next_obs, reward, terminated, truncated, _ = env.step(action)
         if not (np.all(np.isfinite(next_obs)) and np.isfinite(reward)):
-            fail(f"the env returned a non-finite observation or reward ({next_obs}, {reward})", step)
+            fail(f"the env returned a non-finite observation or reward ({next_obs}, {reward})", step, step)
         # Store `terminated` only: a truncated episode's last state still has a future.
         buffer.add(obs, action, reward, next_obs, terminated)
         obs = next_obs
@@ -134,7 +152,9 @@ def train(
 
         if step > config.warmup_steps:
             pending_updates += 1
-        if pending_updates and (pending_updates == config.update_every or step == config.total_steps):
+        # Update phases fall on multiples of update_every, so evaluations (also on such
+        # multiples, see DDPGConfig) always see every update owed to the steps before them.
+        if pending_updates and (step % config.update_every == 0 or step == config.total_steps):
             t0 = time.perf_counter()
             stats = agent.update(buffer.sample(config.batch_size, pending_updates))
             if not history.update_steps:
@@ -147,8 +167,8 @@ def train(
             bad = ~(np.isfinite(stats.critic_loss) & np.isfinite(stats.actor_loss))
             if bad.any():
                 at = first + int(np.argmax(bad))
-                fail(f"the critic loss became {stats.critic_loss[bad][0]} or the actor loss "
-                     f"{stats.actor_loss[bad][0]}", at)
+                fail(f"a loss became non-finite (critic loss {stats.critic_loss[bad][0]}, "
+                     f"actor loss {stats.actor_loss[bad][0]:.4g})", at, step)
             pending_updates = 0
 
         if config.eval_every and step % config.eval_every == 0:
@@ -157,9 +177,9 @@ def train(
             history.eval_wall_s += time.perf_counter() - t0
             history.eval_steps.append(step)
             history.eval_returns.append(returns.tolist())
-            bar.set_postfix_str(f"return(10 ep)={recent} eval={returns.mean():.0f}", refresh=False)
-        elif step % 200 == 0:
-            bar.set_postfix_str(f"return(10 ep)={recent}", refresh=False)
+            last_eval = f" eval={returns.mean():.0f}"
+        if step % 100 == 0:
+            bar.set_postfix_str(f"return(10 ep)={recent}{last_eval}", refresh=False)
         if step % 100 == 0:
             bar.update(100)
     bar.update(config.total_steps - bar.n)

@@ -61,9 +61,10 @@ def record_video(
     mp4 = Path(path).with_suffix(".mp4")
     mp4.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
+        env = None
         try:
-            env = env_fn(render_mode="rgb_array")
-            env = RecordVideo(env, str(Path(tmp) / "frames"), name_prefix="episode", episode_trigger=lambda i: i == 0)
+            env = RecordVideo(env_fn(render_mode="rgb_array"), str(Path(tmp) / "frames"), name_prefix="episode",
+                              episode_trigger=lambda i: i == 0)
             low, high = env.action_space.low, env.action_space.high
             obs, _ = env.reset(seed=seed)
             total, done = 0.0, False
@@ -74,8 +75,18 @@ def record_video(
                 done = terminated or truncated
             frames = list(env.recorded_frames)
             env.close()  # RecordVideo writes the mp4 here
+            env = None
         except (ImportError, gym.error.DependencyNotInstalled) as exc:
             raise VideoError(f"video recording needs extra packages ({exc}); run: {INSTALL_HINT}") from None
+        except Exception as exc:  # no rgb_array rendering, an ffmpeg failure, ...: never lose the run for a video
+            raise VideoError(f"video recording failed ({type(exc).__name__}: {exc}); "
+                             f"the env needs render_mode='rgb_array', and {INSTALL_HINT}") from None
+        finally:
+            if env is not None:
+                try:
+                    env.close()
+                except Exception:
+                    pass
         written = sorted((Path(tmp) / "frames").glob("*.mp4"))
         if not written:
             raise VideoError(f"no video was written; check that moviepy works: {INSTALL_HINT}")

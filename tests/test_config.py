@@ -27,6 +27,9 @@ def test_defaults_are_valid():
         ("hidden_sizes", (64, 0), "hidden_sizes"),
         ("actor_lr", 0.0, "actor_lr"),
         ("update_every", 0, "update_every"),
+        ("seed", -1, "seed"),
+        ("seed", 2**32, "seed"),
+        ("eval_every", 1_025, "multiple of update_every"),
     ],
 )
 def test_bad_values_raise_one_clear_error(field, value, words):

@@ -14,13 +14,22 @@ def test_make_env_accepts_box_and_rejects_the_rest():
         make_env("CartPole-v1")
     with pytest.raises(EnvError, match="cannot make env"):
         make_env("NoSuchEnv-v0")
+    with pytest.raises(EnvError, match="cannot make env"):
+        make_env(":")
 
 
 def test_seed_everything_makes_numpy_and_keras_repeat():
-    a = seed_everything(7).normal(size=3), np.random.rand()
-    b = seed_everything(7).normal(size=3), np.random.rand()
-    np.testing.assert_array_equal(a[0], b[0])
-    assert a[1] == b[1]
+    import keras
+
+    def draw():
+        rng = seed_everything(7)
+        layer = keras.layers.Dense(4)
+        layer.build((None, 3))
+        return rng.normal(size=3), np.random.rand(), layer.kernel.numpy(), keras.random.normal((2,)).numpy()
+
+    a, b = draw(), draw()
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
 
 
 def test_show_source_is_the_real_source():

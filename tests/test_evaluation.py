@@ -34,10 +34,23 @@ def test_matches_a_plain_episode_loop():
 
 
 def test_episodes_of_different_lengths(point_mass):
-    # Pushing right makes some episodes terminate early and others run to the horizon.
+    # Pushing right makes episodes that start near the right edge terminate early;
+    # the others run to the horizon. Each episode must be summed over its own steps only.
+    made = []
+
+    def env_fn():
+        made.append(point_mass(horizon=20))
+        return made[-1]
+
     push = lambda obs: np.tile([0.5, 0.5], (len(obs), 1))
-    returns = evaluate(push, lambda: point_mass(horizon=12), episodes=6)
-    assert returns.shape == (6,) and np.all(np.isfinite(returns))
+    returns = evaluate(push, env_fn, episodes=8)
+    lengths = [env.t for env in made]
+    assert min(lengths) < 20 and max(lengths) == 20
+    for env, value in zip(made, returns):
+        replay = point_mass(horizon=20)
+        replay.reset(seed=10_000 + made.index(env))
+        expected = sum(replay.step(np.array([0.5, 0.5]))[1] for _ in range(env.t))
+        assert value == pytest.approx(expected)
 
 
 def test_rejects_zero_episodes():

@@ -71,6 +71,37 @@ def test_other_gravity_trains():
     assert np.all(np.isfinite(history.critic_loss))
 
 
+def test_a_diverging_loss_stops_training_at_its_update(monkeypatch):
+    from helpers.agent import DDPGAgent, UpdateStats
+
+    real_update = DDPGAgent.update
+
+    def poisoned(self, batches):
+        stats = real_update(self, batches)
+        if len(stats.critic_loss) == QUICK.update_every and self.poison_next:
+            self.poison_next = False
+            stats.critic_loss[7] = np.inf  # as if the 8th update of this phase diverged
+            return UpdateStats(stats.critic_loss[:8], stats.actor_loss[:8], stats.mean_q[:8])
+        return stats
+
+    monkeypatch.setattr(DDPGAgent, "update", poisoned)
+    monkeypatch.setattr(DDPGAgent, "poison_next", True, raising=False)
+    with pytest.raises(TrainingDivergedError, match=r"non-finite \(critic loss inf.* at env step 408") as info:
+        train(replace(QUICK, eval_every=0), progress=False)
+    # First phase: steps 401-450 (warm-up ends at 400); its 8th update belongs to step 408.
+    assert info.value.step == 408 and info.value.history.total_steps == 450
+    assert info.value.history.update_steps[-1] == 408
+
+
+def test_an_agent_built_with_other_settings_is_refused():
+    from helpers.agent import DDPGAgent
+    from helpers.envs import make_env
+
+    agent = DDPGAgent.for_env(make_env("Pendulum-v1"), replace(QUICK, gamma=0.9))
+    with pytest.raises(ValueError, match="gamma"):
+        train(QUICK, agent=agent, progress=False)
+
+
 def test_nan_stops_training_with_the_step_and_keeps_the_history(point_mass):
     config = replace(QUICK, eval_every=0)
     with pytest.raises(TrainingDivergedError, match="at env step 700") as info:
