@@ -113,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}",
         "per_seed": rows,
     }
-    print(f"| median | {summary['median_steps_per_s']:.0f} | | | | {summary['median_first_step_at_threshold']} | "
+    median_crossing = summary["median_first_step_at_threshold"]
+    print(f"| median | {summary['median_steps_per_s']:.0f} | | | | "
+          f"{'never' if median_crossing is None else f'{median_crossing:.0f}'} | "
           f"worst {summary['worst_final_eval_mean']:.1f} |")
     print(json.dumps(summary))
     return 0
