@@ -106,3 +106,20 @@ def make_noise(
     if kind == "none":
         return None
     raise ValueError(f"unknown noise {kind!r}; expected 'gaussian', 'ou' or 'none'")
+
+
+def sample_path(noise: ActionNoise, steps: int, reset_every: int | None = None) -> np.ndarray:
+    """Draw ``steps`` consecutive samples, shape (steps, dim), resetting every ``reset_every`` steps."""
+    path = np.empty((steps, np.size(noise.mean)))
+    for t in range(steps):
+        if reset_every and t % reset_every == 0:
+            noise.reset()
+        path[t] = noise()
+    return path
+
+
+def autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:
+    """Empirical autocorrelation of a 1-D series at lags 0..max_lag (1 at lag 0)."""
+    x = np.asarray(x, dtype=float) - np.mean(x)
+    denom = np.dot(x, x)
+    return np.array([np.dot(x[: len(x) - k], x[k:]) / denom for k in range(max_lag + 1)])

@@ -68,3 +68,28 @@ def plot_learning_curve(
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     return ax
+
+
+def plot_visits(
+    x: np.ndarray,
+    y: np.ndarray,
+    ax: plt.Axes,
+    extent: tuple[float, float, float, float],
+    bins: int = 40,
+    xlabel: str = "",
+    ylabel: str = "",
+    title: str = "",
+):
+    """Heat map of how often each (x, y) cell was visited, on a log colour scale.
+
+    ``extent`` is (xmin, xmax, ymin, ymax), fixed so that panels compare.
+    Returns the image, for a colour bar.
+    """
+    from matplotlib.colors import LogNorm
+
+    counts, _, _ = np.histogram2d(x, y, bins=bins, range=[extent[:2], extent[2:]])
+    image = ax.imshow(counts.T, origin="lower", extent=extent, aspect="auto", cmap="viridis",
+                      norm=LogNorm(vmin=1, vmax=max(2, counts.max())), interpolation="nearest")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.grid(False)
+    return image

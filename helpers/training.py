@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 from tqdm import tqdm
@@ -190,3 +191,33 @@ def train(
     history.wall_s = time.perf_counter() - start
     history.steps_per_s = config.total_steps / max(history.wall_s - history.eval_wall_s, 1e-9)
     return agent, history
+
+
+class Run(NamedTuple):
+    """One finished training run."""
+
+    seed: int
+    agent: DDPGAgent
+    history: History
+    buffer: ReplayBuffer
+
+
+def train_seeds(
+    config: DDPGConfig, seeds, env_fn: EnvFactory | None = None, label: str = ""
+) -> list[Run]:
+    """Train one run per seed (same config otherwise); print one line per finished run.
+
+    The replay buffers are kept, so the states each run visited can be inspected.
+    """
+    runs = []
+    for seed in seeds:
+        run_config = replace(config, seed=seed)
+        probe = (env_fn or partial(make_env, config.env_id))()
+        buffer = make_replay_buffer(run_config, probe)
+        probe.close()
+        agent, history = train(run_config, env_fn, progress=False, buffer=buffer)
+        last = f", last evaluation {history.eval_means()[-1]:.1f}" if history.eval_steps else ""
+        print(f"{label or config.env_id} seed {seed}: {history.total_steps} steps in {history.wall_s:.0f} s{last}",
+              flush=True)
+        runs.append(Run(seed, agent, history, buffer))
+    return runs

@@ -76,3 +76,20 @@ def test_make_noise():
     assert make_noise("none", np.ones(1), rng) is None
     with pytest.raises(ValueError, match="unknown noise"):
         make_noise("pink", np.ones(1), rng)
+
+
+def test_sample_path_and_autocorrelation():
+    from helpers.noise import autocorrelation, sample_path
+
+    noise = ou(seed=4)
+    path = sample_path(noise, 50_000)
+    assert path.shape == (50_000, 1)
+    acf = autocorrelation(path[:, 0], 40)
+    assert acf[0] == pytest.approx(1.0)
+    a = 1 - noise.theta * noise.dt  # an AR(1) process: autocorrelation a**k
+    np.testing.assert_allclose(acf[[5, 20]], a ** np.array([5, 20]), atol=0.04)
+    white = autocorrelation(np.random.default_rng(0).standard_normal(50_000), 3)
+    np.testing.assert_allclose(white[1:], 0, atol=0.02)
+    # With resets, every segment starts again from the initial value.
+    reset = sample_path(ou(seed=4, initial_noise=np.array([3.0])), 30, reset_every=10)
+    assert abs(reset[0, 0] - 3.0) < 0.5 and abs(reset[10, 0] - 3.0) < 0.5 and abs(reset[20, 0] - 3.0) < 0.5

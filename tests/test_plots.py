@@ -42,3 +42,15 @@ def test_mismatched_evaluations_and_bad_band_raise():
     with pytest.raises(ValueError, match="band"):
         plot_learning_curve([fake_history(0), fake_history(1)], band="iqr")
     plt.close("all")
+
+
+def test_visit_heat_map_counts_every_point():
+    from helpers.plots import plot_visits
+
+    _, ax = plt.subplots()
+    x = np.array([0.1, 0.1, 0.9]); y = np.array([0.1, 0.1, 0.9])
+    image = plot_visits(x, y, ax, extent=(0, 1, 0, 1), bins=2, xlabel="position", ylabel="velocity")
+    counts = np.ma.filled(image.get_array(), 0)
+    assert counts.sum() == 3 and counts.max() == 2
+    assert ax.get_xlabel() == "position"
+    plt.close("all")
