@@ -54,11 +54,11 @@ class DDPGAgent:
 
         def actor(name):
             return build_actor(
-                self.obs_dim, self.action_low, self.action_high, config.hidden_sizes, config.batch_norm, name=name
+                self.obs_dim, self.action_low, self.action_high, config.hidden_sizes, config.normalization, name=name
             )
 
         def critic(name):
-            return build_critic(self.obs_dim, self.action_dim, config.hidden_sizes, config.batch_norm, name=name)
+            return build_critic(self.obs_dim, self.action_dim, config.hidden_sizes, config.normalization, name=name)
 
         self.actor, self.target_actor = actor("actor"), actor("target_actor")
         self.critic, self.target_critic = critic("critic"), critic("target_critic")

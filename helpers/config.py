@@ -11,6 +11,7 @@ import inspect
 from dataclasses import dataclass, fields
 
 NOISE_TYPES = ("gaussian", "ou", "none")
+NORMALIZATIONS = ("none", "batch", "layer")
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,9 @@ class DDPGConfig:
     hidden_sizes: tuple[int, ...] = (256, 256)
     """Units of each hidden layer, used by both actor and critic."""
 
-    batch_norm: bool = False
-    """Insert batch normalization where the DDPG paper puts it (see ``helpers.networks``)."""
+    normalization: str = "none"
+    """``"batch"``: batch normalization where the DDPG paper puts it; ``"layer"``: layer
+    normalization on the hidden layers; ``"none"`` (see ``helpers.networks``)."""
 
     noise: str = "gaussian"
     """Exploration noise: ``"gaussian"``, ``"ou"`` (Ornstein-Uhlenbeck) or ``"none"``."""
@@ -98,6 +100,10 @@ class DDPGConfig:
             (
                 len(self.hidden_sizes) > 0 and all(int(h) > 0 for h in self.hidden_sizes),
                 f"hidden_sizes must be positive layer widths, got {self.hidden_sizes}",
+            ),
+            (
+                self.normalization in NORMALIZATIONS,
+                f"normalization must be one of {NORMALIZATIONS}, got {self.normalization!r}",
             ),
             (self.noise in NOISE_TYPES, f"noise must be one of {NOISE_TYPES}, got {self.noise!r}"),
             (self.noise_sigma >= 0, f"noise_sigma must be >= 0, got {self.noise_sigma}"),

@@ -63,3 +63,24 @@ def seed_everything(seed: int) -> np.random.Generator:
     random.seed(seed)
     keras.utils.set_random_seed(seed)  # seeds python, numpy's global state and TF
     return np.random.default_rng(seed)
+
+
+def scaled_env_fn(env_id: str, scale) -> EnvFactory:
+    """A factory for ``env_id`` whose observations are multiplied componentwise by ``scale``.
+
+    It makes the mixed-units problem of real robots (metres next to
+    milliradians per second) on any env, without changing its dynamics.
+    """
+    scale = np.asarray(scale, dtype=np.float32)
+
+    def make(render_mode: str | None = None) -> gym.Env:
+        env = make_env(env_id, render_mode=render_mode)
+        space = env.observation_space
+        if space.shape != scale.shape:
+            env.close()
+            raise EnvError(f"scale has shape {scale.shape}, but {env_id} observations have shape {space.shape}")
+        low, high = np.sort(np.stack([space.low * scale, space.high * scale]), axis=0)
+        box = gym.spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
+        return gym.wrappers.TransformObservation(env, lambda obs: (obs * scale).astype(np.float32), box)
+
+    return make

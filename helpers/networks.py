@@ -11,6 +11,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from helpers.config import NORMALIZATIONS
+
 FINAL_INIT = 3e-3
 """Half-width of the uniform init of both output layers (DDPG paper, section 7)."""
 
@@ -40,6 +42,17 @@ class ScaleToBounds(layers.Layer):
         return {**super().get_config(), "low": self.low.tolist(), "high": self.high.tolist()}
 
 
+def _normalize(x, kind: str, name: str):
+    """Batch norm ("batch"), layer norm ("layer") or nothing ("none") applied to x."""
+    if kind == "batch":
+        return layers.BatchNormalization(name=f"bn_{name}")(x)
+    if kind == "layer":
+        return layers.LayerNormalization(name=f"ln_{name}")(x)
+    if kind == "none":
+        return x
+    raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {kind!r}")
+
+
 def _final_init(seed: int | None) -> keras.initializers.Initializer:
     return keras.initializers.RandomUniform(-FINAL_INIT, FINAL_INIT, seed=seed)
 
@@ -49,23 +62,25 @@ def build_actor(
     action_low: Sequence[float],
     action_high: Sequence[float],
     hidden_sizes: Sequence[int] = (256, 256),
-    batch_norm: bool = False,
+    normalization: str = "none",
     seed: int | None = None,
     name: str = "actor",
 ) -> keras.Model:
     """mu(s): observation -> action inside [action_low, action_high].
 
-    With ``batch_norm`` the observation and every hidden layer are normalized,
+    ``normalization="batch"`` normalizes the observation and every hidden layer,
     as in the DDPG paper. Call the model with ``training=False`` to act and to
     compute targets: that uses the running statistics, not the current batch.
+    ``"layer"`` puts layer norm on every hidden layer; it has no running
+    statistics, and it is not applied to the raw observation, where averaging
+    over a handful of unrelated components would erase their scales.
     """
     action_dim = len(np.atleast_1d(action_low))
     obs = keras.Input(shape=(obs_dim,), name="observation")
-    x = layers.BatchNormalization(name="bn_obs")(obs) if batch_norm else obs
+    x = _normalize(obs, "batch", "obs") if normalization == "batch" else obs
     for i, units in enumerate(hidden_sizes):
         x = layers.Dense(units, name=f"dense_{i}")(x)
-        if batch_norm:
-            x = layers.BatchNormalization(name=f"bn_{i}")(x)
+        x = _normalize(x, normalization, str(i))
         x = layers.Activation("relu", name=f"relu_{i}")(x)
     # A tiny final layer keeps the first actions near the centre of the box,
     # where tanh is not saturated and its gradient is not vanishing.
@@ -78,24 +93,29 @@ def build_critic(
     obs_dim: int,
     action_dim: int,
     hidden_sizes: Sequence[int] = (256, 256),
-    batch_norm: bool = False,
+    normalization: str = "none",
     seed: int | None = None,
     name: str = "critic",
 ) -> keras.Model:
     """Q(s, a): (observation, action) -> one scalar per row, shape (batch, 1).
 
     As in the DDPG paper, the action joins at the second hidden layer. With
-    ``batch_norm`` only the layers before the action input are normalized.
+    ``normalization="batch"`` only the observation and the layer before the
+    action input are normalized (the paper's placement); ``"layer"`` normalizes
+    every hidden layer.
     """
     obs = keras.Input(shape=(obs_dim,), name="observation")
     action = keras.Input(shape=(action_dim,), name="action")
-    x = layers.BatchNormalization(name="bn_obs")(obs) if batch_norm else obs
+    x = _normalize(obs, "batch", "obs") if normalization == "batch" else obs
     x = layers.Dense(hidden_sizes[0], name="dense_0")(x)
-    if batch_norm:
-        x = layers.BatchNormalization(name="bn_0")(x)
+    x = _normalize(x, normalization, "0")
     x = layers.Activation("relu", name="relu_0")(x)
     x = layers.Concatenate(name="join_action")([x, action])
     for i, units in enumerate(hidden_sizes[1:], start=1):
-        x = layers.Dense(units, activation="relu", name=f"dense_{i}")(x)
+        if normalization == "layer":
+            x = layers.Dense(units, name=f"dense_{i}")(x)
+            x = layers.Activation("relu", name=f"relu_{i}")(_normalize(x, "layer", str(i)))
+        else:
+            x = layers.Dense(units, activation="relu", name=f"dense_{i}")(x)
     q = layers.Dense(1, kernel_initializer=_final_init(seed), name="q")(x)
     return keras.Model([obs, action], q, name=name)

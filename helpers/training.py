@@ -78,7 +78,7 @@ def make_replay_buffer(config: DDPGConfig, env) -> ReplayBuffer:
     return ReplayBuffer(config.buffer_size, env.observation_space.shape[0], env.action_space.shape[0], rng)
 
 
-LEARNING_FIELDS = ("gamma", "tau", "actor_lr", "critic_lr", "hidden_sizes", "batch_norm")
+LEARNING_FIELDS = ("gamma", "tau", "actor_lr", "critic_lr", "hidden_sizes", "normalization")
 
 
 def train(

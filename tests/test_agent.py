@@ -135,7 +135,7 @@ def test_same_seed_same_network():
 
 
 def test_batch_norm_agent_updates_and_targets_track_running_statistics():
-    agent = make_agent(replace(SMALL, batch_norm=True, tau=0.5))
+    agent = make_agent(replace(SMALL, normalization="batch", tau=0.5))
     b = random_batches(3)
     b = b._replace(observations=b.observations * 10 + 5)  # far from the initial running mean 0
     agent.update(b)

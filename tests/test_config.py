@@ -23,6 +23,7 @@ def test_defaults_are_valid():
         ("total_steps", 0, "total_steps"),
         ("warmup_steps", 20_000, "smaller than total_steps"),
         ("noise", "pink", "noise must be one of"),
+        ("normalization", "group", "normalization must be one of"),
         ("hidden_sizes", (), "hidden_sizes"),
         ("hidden_sizes", (64, 0), "hidden_sizes"),
         ("actor_lr", 0.0, "actor_lr"),

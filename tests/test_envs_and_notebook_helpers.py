@@ -42,3 +42,17 @@ def test_config_table_lists_every_field():
     table = config_table(DDPGConfig()).data
     for name in DDPGConfig.__dataclass_fields__:
         assert f"`{name}`" in table
+
+
+def test_scaled_env_multiplies_observations_and_bounds():
+    from helpers.envs import scaled_env_fn
+
+    scale = [1000.0, 1.0, 0.01]
+    plain, scaled = make_env("Pendulum-v1"), scaled_env_fn("Pendulum-v1", scale)()
+    a, _ = plain.reset(seed=3)
+    b, _ = scaled.reset(seed=3)
+    np.testing.assert_allclose(b, a * np.array(scale, np.float32), rtol=1e-6)
+    np.testing.assert_allclose(scaled.observation_space.high, [1000.0, 1.0, 0.08], rtol=1e-6)
+    assert scaled.observation_space.contains(b)
+    with pytest.raises(EnvError, match="shape"):
+        scaled_env_fn("Pendulum-v1", [1.0, 2.0])()

@@ -48,18 +48,32 @@ def test_critic_shape_and_action_joins_at_second_layer():
     assert np.all(np.abs(critic.get_layer("q").kernel.numpy()) <= FINAL_INIT)
 
 
+def names(model, kind):
+    return [layer.name for layer in model.layers if isinstance(layer, kind)]
+
+
 def test_batch_norm_variant_places_layers_as_in_the_paper():
-    actor = build_actor(3, [-1.0], [1.0], hidden_sizes=(8, 8), batch_norm=True)
-    critic = build_critic(3, 1, hidden_sizes=(8, 8, 8), batch_norm=True)
-    bn = lambda model: [layer.name for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    assert bn(actor) == ["bn_obs", "bn_0", "bn_1"]
-    assert bn(critic) == ["bn_obs", "bn_0"]  # none after the action joins
-    assert not bn(build_actor(3, [-1.0], [1.0])) and not bn(build_critic(3, 1))
+    actor = build_actor(3, [-1.0], [1.0], hidden_sizes=(8, 8), normalization="batch")
+    critic = build_critic(3, 1, hidden_sizes=(8, 8, 8), normalization="batch")
+    bn = keras.layers.BatchNormalization
+    assert names(actor, bn) == ["bn_obs", "bn_0", "bn_1"]
+    assert names(critic, bn) == ["bn_obs", "bn_0"]  # none after the action joins
+    assert not names(build_actor(3, [-1.0], [1.0]), bn) and not names(build_critic(3, 1), bn)
+
+
+def test_layer_norm_variant_normalizes_hidden_layers_only():
+    actor = build_actor(3, [-1.0], [1.0], hidden_sizes=(8, 8), normalization="layer")
+    critic = build_critic(3, 1, hidden_sizes=(8, 8, 8), normalization="layer")
+    ln = keras.layers.LayerNormalization
+    assert names(actor, ln) == ["ln_0", "ln_1"] and names(critic, ln) == ["ln_0", "ln_1", "ln_2"]
+    assert not names(actor, keras.layers.BatchNormalization)
+    with pytest.raises(ValueError, match="normalization"):
+        build_actor(3, [-1.0], [1.0], normalization="group")
 
 
 def test_batch_norm_modes_differ():
     keras.utils.set_random_seed(0)
-    actor = build_actor(2, [-1.0], [1.0], hidden_sizes=(8,), batch_norm=True)
+    actor = build_actor(2, [-1.0], [1.0], hidden_sizes=(8,), normalization="batch")
     obs = np.random.default_rng(0).normal(loc=50, scale=5, size=(64, 2)).astype(np.float32)
     # training=True normalizes with the batch, training=False with the running statistics.
     assert not np.allclose(actor(obs, training=True).numpy(), actor(obs, training=False).numpy())
