@@ -146,20 +146,10 @@ class DDPGAgent:
             self.actor_optimizer.apply_gradients(zip(grads, self.actor.trainable_variables))
             soft_update(self.target_actor.weights, self.actor.weights, self._tau)
             soft_update(self.target_critic.weights, self.critic.weights, self._tau)
-        return critic_loss, actor_loss, tf.reduce_mean(q), ok
+        return tf.stack([critic_loss, actor_loss, tf.reduce_mean(q)]), ok
 
     def _update_graph(self, obs, action, reward, next_obs, terminated):
-        n = tf.shape(obs)[0]
-        stats = tf.TensorArray(tf.float32, size=n, element_shape=[3])
-        i, ok = tf.constant(0), tf.constant(True)
-        # Stop at the first non-finite loss: no later update trains on garbage.
-        while i < n and ok:
-            critic_loss, actor_loss, mean_q, ok = self._train_step(
-                obs[i], action[i], reward[i], next_obs[i], terminated[i]
-            )
-            stats = stats.write(i, tf.stack([critic_loss, actor_loss, mean_q]))
-            i += 1
-        return stats.stack()[:i]
+        return run_updates(self._train_step, obs, action, reward, next_obs, terminated)
 
     def update(self, batches) -> UpdateStats:
         """Run one update per batch in a stack (leading axis = number of updates).
@@ -196,6 +186,23 @@ class DDPGAgent:
             if not path.exists():
                 raise FileNotFoundError(f"no saved weights at {path}")
             model.load_weights(path)
+
+
+def run_updates(train_step, obs, action, reward, next_obs, terminated):
+    """Graph loop over a stack of batches: one ``train_step`` per batch, stats stacked.
+
+    ``train_step`` returns (a vector of 3 statistics, whether its losses were
+    finite). The loop stops at the first non-finite loss, so no later update
+    trains on garbage; the stats of the updates that ran are returned.
+    """
+    n = tf.shape(obs)[0]
+    stats = tf.TensorArray(tf.float32, size=n, element_shape=[3])
+    i, ok = tf.constant(0), tf.constant(True)
+    while i < n and ok:
+        row, ok = train_step(obs[i], action[i], reward[i], next_obs[i], terminated[i])
+        stats = stats.write(i, row)
+        i += 1
+    return stats.stack()[:i]
 
 
 def soft_update(target_weights, source_weights, tau) -> None:

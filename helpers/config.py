@@ -124,10 +124,11 @@ class DDPGConfig:
 
 
 def field_docs(cls=DDPGConfig) -> dict[str, str]:
-    """The docstring under each field of a config dataclass, read from its source."""
-    source = inspect.getsource(cls)
+    """The docstring under each field of a config dataclass (and its bases), read from the source."""
+    sources = [inspect.getsource(c) for c in cls.__mro__ if "__dataclass_fields__" in vars(c)]
     docs = {}
     for f in fields(cls):
+        source = next(s for s in sources if f"\n    {f.name}:" in s)
         after = source.split(f"\n    {f.name}:", 1)[1].split("\n", 1)[1].lstrip()
         docs[f.name] = " ".join(after.split('"""')[1].split()) if after.startswith('"""') else ""
     return docs

@@ -78,6 +78,26 @@ def make_replay_buffer(config: DDPGConfig, env) -> ReplayBuffer:
     return ReplayBuffer(config.buffer_size, env.observation_space.shape[0], env.action_space.shape[0], rng)
 
 
+class NoisyExplorer:
+    """DDPG's behaviour policy: uniform random actions during the warm-up, then
+    mu(s) + noise, clipped to the action box. ``reset()`` starts a new episode."""
+
+    def __init__(self, act, noise, action_space, warmup_steps: int):
+        self.act, self.noise, self.space, self.warmup_steps = act, noise, action_space, warmup_steps
+
+    def __call__(self, obs: np.ndarray, step: int) -> np.ndarray:
+        if step <= self.warmup_steps:
+            return self.space.sample()
+        action = self.act(obs)
+        if self.noise is None:
+            return action
+        return np.clip(action + self.noise(), self.space.low, self.space.high)
+
+    def reset(self) -> None:
+        if self.noise is not None:
+            self.noise.reset()  # OU noise must not carry one episode's drift into the next
+
+
 LEARNING_FIELDS = ("gamma", "tau", "actor_lr", "critic_lr", "hidden_sizes", "normalization")
 
 
@@ -87,12 +107,16 @@ def train(
     progress: bool = True,
     agent: DDPGAgent | None = None,
     buffer: ReplayBuffer | None = None,
+    explorer=None,
 ) -> tuple[DDPGAgent, History]:
     """Train DDPG for ``config.total_steps`` env steps and return the agent and its history.
 
     ``env_fn`` makes the env (default: ``make_env(config.env_id)``); pass one to
     train on a wrapped env. ``agent`` continues training an existing agent, and
     ``buffer`` lets the caller keep (and inspect) the replay buffer.
+    ``explorer(obs, step)`` picks the behaviour action (default: ``NoisyExplorer``
+    with the config's warm-up and noise); any agent with ``act``, ``update`` and
+    ``config``, such as ``helpers.dqn.DQNAgent``, can be trained by this loop.
     """
     env_fn = env_fn or partial(make_env, config.env_id)
     rng = seed_everything(config.seed)  # the exploration noise's stream
@@ -106,7 +130,9 @@ def train(
         raise ValueError(f"the agent was built with other settings for {', '.join(mismatch)}; "
                          "build it with this config")
     buffer = buffer if buffer is not None else make_replay_buffer(config, env)
-    noise = make_noise(config.noise, config.noise_sigma * (high - low) / 2.0, rng, config.ou_theta, config.ou_dt)
+    if explorer is None:
+        noise = make_noise(config.noise, config.noise_sigma * (high - low) / 2.0, rng, config.ou_theta, config.ou_dt)
+        explorer = NoisyExplorer(agent.act, noise, env.action_space, config.warmup_steps)
     history = History()
 
     def fail(what: str, at: int, taken: int):
@@ -125,12 +151,7 @@ def train(
     bar = tqdm(total=config.total_steps, disable=not progress, unit="step", mininterval=2.0, file=sys.stdout,
                dynamic_ncols=False, ncols=110)
     for step in range(1, config.total_steps + 1):
-        if step <= config.warmup_steps:
-            action = env.action_space.sample()
-        else:
-            action = agent.act(obs)
-            if noise is not None:
-                action = np.clip(action + noise(), low, high)
+        action = explorer(obs, step)
         if not np.all(np.isfinite(action)):
             fail(f"the action became {action}", step, step - 1)
 
@@ -147,8 +168,7 @@ def train(
             history.episode_end_steps.append(step)
             recent = f"{np.mean(history.episode_returns[-10:]):.0f}"
             obs, _ = env.reset()
-            if noise is not None:
-                noise.reset()  # OU noise must not carry one episode's drift into the next
+            explorer.reset()
             episode_return = 0.0
 
         if step > config.warmup_steps:
@@ -203,19 +223,22 @@ class Run(NamedTuple):
 
 
 def train_seeds(
-    config: DDPGConfig, seeds, env_fn: EnvFactory | None = None, label: str = ""
+    config: DDPGConfig, seeds, env_fn: EnvFactory | None = None, label: str = "", trainer=None
 ) -> list[Run]:
     """Train one run per seed (same config otherwise); print one line per finished run.
 
     The replay buffers are kept, so the states each run visited can be inspected.
+    ``trainer`` (default ``train``) is called as ``trainer(config, env_fn, progress=False,
+    buffer=buffer)``; pass ``helpers.dqn.train_dqn`` to train DQN instead.
     """
+    trainer = trainer or train
     runs = []
     for seed in seeds:
         run_config = replace(config, seed=seed)
         probe = (env_fn or partial(make_env, config.env_id))()
         buffer = make_replay_buffer(run_config, probe)
         probe.close()
-        agent, history = train(run_config, env_fn, progress=False, buffer=buffer)
+        agent, history = trainer(run_config, env_fn, progress=False, buffer=buffer)
         last = f", last evaluation {history.eval_means()[-1]:.1f}" if history.eval_steps else ""
         print(f"{label or config.env_id} seed {seed}: {history.total_steps} steps in {history.wall_s:.0f} s{last}",
               flush=True)
