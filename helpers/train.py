@@ -75,21 +75,19 @@ def main(argv: list[str] | None = None) -> int:
     from helpers.training import TrainingDivergedError, train
     from helpers.video import VideoError, record_video
 
-    env_fn = partial(make_env, config.env_id)
-    try:
-        env_fn().close()  # fail fast on a bad id or a discrete action space
-    except EnvError as exc:
-        return fail(str(exc))
-    out = args.out or Path("videos") / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', config.env_id)}_seed{config.seed}"
-    out.mkdir(parents=True, exist_ok=True)
-
     from helpers.agent import DDPGAgent
     from helpers.envs import seed_everything
 
+    env_fn = partial(make_env, config.env_id)
+    try:
+        probe = env_fn()  # fail fast on a bad id or a discrete action space
+    except EnvError as exc:
+        return fail(str(exc))
     seed_everything(config.seed)
-    probe = env_fn()
     agent = DDPGAgent.for_env(probe, config)
     probe.close()
+    out = args.out or Path("videos") / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', config.env_id)}_seed{config.seed}"
+    out.mkdir(parents=True, exist_ok=True)
     video_error = None
     recordings = {}
     if not args.no_video:
