@@ -1,0 +1,344 @@
+"""Automatic checks for the coding exercises at the end of each notebook.
+
+Each ``check_*`` takes the learner's function, runs it on cases with known
+answers, and returns a ``CheckResult`` that shows as one line in a notebook:
+a pass, or the first failing case with a hint. When a wrong answer equals what
+a typical mistake would give (truncation treated as terminal, tau swapped, a
+sign error, ...), the hint names that mistake.
+
+    check_soft_update(my_soft_update)
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check. It is truthy when the function passed."""
+
+    exercise: str
+    passed: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return f"{'✅ PASSED' if self.passed else '❌ NOT YET'} · {self.exercise}: {self.message}"
+
+
+class Mistake(NamedTuple):
+    """A typical wrong answer, written as code, and the hint that names it."""
+
+    answer: Callable
+    hint: str
+
+
+NOT_ATTEMPTED = "not attempted yet: replace `raise NotImplementedError` with your code and run the cell again"
+
+
+def _as_array(value) -> np.ndarray | None:
+    """The learner's answer as float64 (lists of arrays stack), or None if it is not numeric."""
+    try:
+        if isinstance(value, (list, tuple)):
+            return np.concatenate([np.asarray(v, np.float64).ravel() for v in value])
+        return np.asarray(value, np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
+def _same(got, expected) -> bool:
+    got, expected = _as_array(got), _as_array(expected)
+    return got is not None and got.shape == expected.shape and bool(np.allclose(got, expected, rtol=1e-5, atol=1e-6))
+
+
+def _show(value) -> str:
+    array = _as_array(value)
+    if array is None:
+        return repr(value)
+    return np.array2string(np.round(array, 6), separator=", ", threshold=12) if array.ndim else f"{float(array):g}"
+
+
+def _check(exercise: str, fn: Callable, cases: list[dict], reference: Callable, mistakes: list[Mistake],
+           generic_hint: str) -> CheckResult:
+    """Compare ``fn(**case)`` with ``reference(**case)`` on every case; explain the first difference."""
+    if not callable(fn):
+        return CheckResult(exercise, False, f"pass your function itself (got {type(fn).__name__})")
+    for case in cases:
+        expected = reference(**copy.deepcopy(case))
+        try:
+            # A copy, so an answer that edits its inputs in place cannot corrupt the next case.
+            got = fn(**copy.deepcopy(case))
+        except NotImplementedError:
+            return CheckResult(exercise, False, NOT_ATTEMPTED)
+        except Exception as exc:  # the learner's bug: report it as feedback, not a traceback
+            return CheckResult(exercise, False, f"your function raised {type(exc).__name__}: {exc}")
+        if _same(got, expected):
+            continue
+        inputs = ", ".join(f"{k}={_show(v)}" for k, v in case.items() if not callable(v))
+        seen = f"with {inputs}: expected {_show(expected)}, got {_show(got)}"
+        if got is None:
+            return CheckResult(exercise, False, f"your function returned None; did you forget `return`? ({seen})")
+        got_array, expected_array = _as_array(got), _as_array(expected)
+        if got_array is not None and got_array.shape != expected_array.shape:
+            return CheckResult(exercise, False, f"wrong shape: expected {expected_array.shape}, got "
+                                                f"{got_array.shape} ({seen})")
+        for mistake in mistakes:
+            if _same(got, mistake.answer(**copy.deepcopy(case))):
+                return CheckResult(exercise, False, f"{mistake.hint} ({seen})")
+        return CheckResult(exercise, False, f"{generic_hint} ({seen})")
+    return CheckResult(exercise, True, f"correct on all {len(cases)} test cases")
+
+
+# --- 01 · discretization -------------------------------------------------------------------------
+
+def check_joint_actions(fn: Callable[[int, int], int]) -> CheckResult:
+    """``fn(k, d)``: the number of joint actions with ``k`` bins in each of ``d`` action dimensions."""
+    cases = [dict(k=3, d=7), dict(k=11, d=2), dict(k=2, d=10), dict(k=5, d=1)]
+    return _check("joint_actions(k, d)", fn, cases, lambda k, d: k**d, [
+        Mistake(lambda k, d: k * d, "k * d counts one set of k outputs per dimension (factorized heads); "
+                                    "a joint action picks one bin in every dimension at once: k choices, d times over"),
+        Mistake(lambda k, d: d**k, "exponent and base are swapped: each of the d dimensions has k choices"),
+        Mistake(lambda k, d: k**d - 1, "off by one: every combination counts, including all-zeros"),
+    ], "each of the d dimensions picks one of k bins independently; multiply the choices")
+
+
+def check_head_params(fn: Callable[[int, int, int], int]) -> CheckResult:
+    """``fn(hidden, k, d)``: weights plus biases of a dense Q-head with one output per joint action."""
+    cases = [dict(hidden=256, k=3, d=7), dict(hidden=64, k=11, d=2), dict(hidden=256, k=21, d=1)]
+    return _check("head_params(hidden, k, d)", fn, cases, lambda hidden, k, d: (hidden + 1) * k**d, [
+        Mistake(lambda hidden, k, d: hidden * k**d, "the biases are missing: each output unit has one bias "
+                                                    "besides its `hidden` weights"),
+        Mistake(lambda hidden, k, d: (hidden + 1) * k * d, "k * d outputs is a factorized head; a DQN head "
+                                                           "scores every joint action, k ** d of them"),
+    ], "a dense layer from `hidden` units to N outputs has hidden * N weights and N biases, with N = k ** d")
+
+
+# --- 02 · deterministic policy gradient ------------------------------------------------------------
+
+class _LinearActor:
+    """A stand-in actor, mu(s) = tanh(s W): it accepts ``training=`` like a Keras model."""
+
+    def __init__(self, weights):
+        self.weights = np.asarray(weights, np.float64)
+
+    def __call__(self, obs, training=False):
+        return np.tanh(np.asarray(obs, np.float64) @ self.weights)
+
+
+class _QuadraticCritic:
+    """A stand-in critic, Q(s, a) = sum(s) - |a - 0.3|^2, called as ``critic([obs, action])``."""
+
+    def __call__(self, inputs, training=False):
+        obs, action = (np.asarray(x, np.float64) for x in inputs)
+        return obs.sum(axis=1, keepdims=True) - ((action - 0.3) ** 2).sum(axis=1, keepdims=True)
+
+
+def _q_of_policy(actor, critic, obs):
+    return np.asarray(critic([obs, actor(obs, training=False)], training=False))
+
+
+def check_actor_loss(fn: Callable) -> CheckResult:
+    """``fn(actor, critic, obs)``: the scalar DDPG actor loss on a batch of observations."""
+    rng = np.random.default_rng(0)
+    cases = [dict(actor=_LinearActor(rng.normal(size=(3, 1))), critic=_QuadraticCritic(),
+                  obs=rng.normal(size=(8, 3))),
+             dict(actor=_LinearActor(rng.normal(size=(2, 2))), critic=_QuadraticCritic(),
+                  obs=rng.normal(size=(5, 2)))]
+    return _check("actor_loss(actor, critic, obs)", fn, cases,
+                  lambda actor, critic, obs: -_q_of_policy(actor, critic, obs).mean(), [
+        Mistake(lambda actor, critic, obs: _q_of_policy(actor, critic, obs).mean(),
+                "sign error: optimizers minimize, so minimizing +mean Q would drive the actor to the WORST "
+                "actions; the loss is -mean Q(s, mu(s))"),
+        Mistake(lambda actor, critic, obs: -_q_of_policy(actor, critic, obs).sum(),
+                "a sum instead of a mean: the gradient would grow with the batch size, and so would the "
+                "effective learning rate"),
+    ], "evaluate the critic at the actor's own action, critic([obs, actor(obs)]), and take minus the mean")
+
+
+def check_bandit_dpg(fn: Callable) -> CheckResult:
+    """``fn(theta, s, w, b)``: the DPG estimate on notebook 02's bandit, mu(s) = theta0 + theta1 s,
+    Q(s, a) = -(a - w s - b)^2, averaged over the contexts ``s``."""
+    from helpers.bandit import LinearQuadraticBandit, dpg_estimate
+
+    def reference(theta, s, w, b):
+        return dpg_estimate(LinearQuadraticBandit(w, b), theta, s)
+
+    def dq_da(theta, s, w, b):
+        return -2.0 * (theta[0] + theta[1] * s - w * s - b)
+
+    rng = np.random.default_rng(1)
+    cases = [dict(theta=np.array([0.0, 0.0]), s=rng.normal(size=6), w=1.5, b=-0.5),
+             dict(theta=np.array([0.4, -1.0]), s=rng.normal(size=9), w=-0.7, b=2.0)]
+    return _check("dpg_gradient(theta, s, w, b)", fn, cases, reference, [
+        Mistake(lambda theta, s, w, b: -reference(theta, s, w, b),
+                "sign error: this is the gradient of the loss -Q, not of the return; ascent needs +dQ/da"),
+        Mistake(lambda theta, s, w, b: np.full(2, dq_da(theta, s, w, b).mean()),
+                "the chain rule is missing d mu / d theta = (1, s): each term is (1, s) * dQ/da"),
+        Mistake(lambda theta, s, w, b: np.stack([dq_da(theta, s, w, b), s * dq_da(theta, s, w, b)], -1).sum(0),
+                "a sum over contexts instead of a mean"),
+    ], "average over the contexts (1, s) * dQ/da, with dQ/da = -2 (mu(s) - w s - b) taken at a = mu(s)")
+
+
+# --- 03 · batch normalization ----------------------------------------------------------------------
+
+def _bn(x, mean, var, gamma, beta, eps):
+    return gamma * (x - mean) / np.sqrt(var + eps) + beta
+
+
+def check_batchnorm_inference(fn: Callable) -> CheckResult:
+    """``fn(x, moving_mean, moving_var, gamma, beta, eps)``: batch norm in inference mode."""
+    rng = np.random.default_rng(2)
+    cases = [dict(x=rng.normal(3.0, 2.0, size=(4, 3)), moving_mean=np.array([1.0, -2.0, 0.5]),
+                  moving_var=np.array([4.0, 0.25, 9.0]), gamma=np.array([1.5, 0.5, 2.0]),
+                  beta=np.array([0.1, -0.3, 0.0]), eps=1e-3),
+             # A batch of one: in training mode it would normalize to beta whatever x is.
+             dict(x=np.array([[10.0, -10.0]]), moving_mean=np.array([2.0, 0.0]), moving_var=np.array([16.0, 1.0]),
+                  gamma=np.array([1.0, 1.0]), beta=np.array([0.0, 0.0]), eps=1e-3)]
+    return _check("batchnorm_inference(x, moving_mean, moving_var, gamma, beta, eps)", fn, cases,
+                  lambda x, moving_mean, moving_var, gamma, beta, eps: _bn(x, moving_mean, moving_var, gamma, beta,
+                                                                           eps), [
+        Mistake(lambda x, moving_mean, moving_var, gamma, beta, eps: _bn(x, x.mean(0), x.var(0), gamma, beta, eps),
+                "you used the batch's own mean and variance: that is training mode. When acting and computing "
+                "targets, use the moving (running) statistics; a batch of one would otherwise always give beta"),
+        Mistake(lambda x, moving_mean, moving_var, gamma, beta, eps:
+                gamma * (x - moving_mean) / (moving_var + eps) + beta,
+                "divide by the standard deviation sqrt(var + eps), not by the variance"),
+        Mistake(lambda x, moving_mean, moving_var, gamma, beta, eps:
+                (x - moving_mean) / np.sqrt(moving_var + eps),
+                "gamma and beta are missing: after normalizing, scale by gamma and shift by beta"),
+        Mistake(lambda x, moving_mean, moving_var, gamma, beta, eps: _bn(x, moving_mean, moving_var, beta, gamma, eps),
+                "gamma and beta are swapped: gamma scales, beta shifts"),
+    ], "normalize with the moving statistics, (x - mean) / sqrt(var + eps), then scale by gamma and add beta")
+
+
+# --- 04 · Ornstein-Uhlenbeck noise -----------------------------------------------------------------
+
+def check_ou_step(fn: Callable) -> CheckResult:
+    """``fn(x, mu, theta, sigma, dt, z)``: one Euler-Maruyama step of the OU process, given the
+    standard normal draw ``z``."""
+    cases = [dict(x=np.array([0.3, -0.2]), mu=np.array([0.0, 0.0]), theta=0.15, sigma=0.2, dt=0.01,
+                  z=np.array([1.2, -0.4])),
+             dict(x=np.array([1.0]), mu=np.array([0.5]), theta=0.5, sigma=0.3, dt=0.04, z=np.array([-2.0])),
+             dict(x=np.array([0.0]), mu=np.array([0.0]), theta=0.15, sigma=0.2, dt=1.0, z=np.array([0.7]))]
+
+    def reference(x, mu, theta, sigma, dt, z):
+        return x + theta * (mu - x) * dt + sigma * np.sqrt(dt) * z
+
+    return _check("ou_step(x, mu, theta, sigma, dt, z)", fn, cases, reference, [
+        Mistake(lambda x, mu, theta, sigma, dt, z: x + theta * (mu - x) * dt + sigma * dt * z,
+                "the noise term scales with sqrt(dt), not dt: Brownian increments have variance dt. With "
+                "dt = 0.01 your noise is 10 times too small"),
+        Mistake(lambda x, mu, theta, sigma, dt, z: x + theta * (mu - x) * dt + sigma * z,
+                "the noise term needs the factor sqrt(dt)"),
+        Mistake(lambda x, mu, theta, sigma, dt, z: x + theta * (x - mu) * dt + sigma * np.sqrt(dt) * z,
+                "sign error in the drift: theta (mu - x) pulls x back toward the mean; theta (x - mu) pushes it away"),
+        Mistake(lambda x, mu, theta, sigma, dt, z: x + theta * (mu - x) + sigma * np.sqrt(dt) * z,
+                "the drift term is missing its factor dt"),
+    ], "x + theta (mu - x) dt + sigma sqrt(dt) z")
+
+
+# --- 05 · DDPG -------------------------------------------------------------------------------------
+
+def check_td_target(fn: Callable) -> CheckResult:
+    """``fn(reward, terminated, truncated, next_q, gamma)``: the critic's target for a batch."""
+    cases = [dict(reward=np.array([-1.0, -2.0, -0.5, -3.0]), terminated=np.array([0.0, 1.0, 0.0, 0.0]),
+                  truncated=np.array([0.0, 0.0, 1.0, 0.0]), next_q=np.array([-10.0, -20.0, -30.0, -40.0]),
+                  gamma=0.99),
+             dict(reward=np.array([1.0, 2.0]), terminated=np.array([1.0, 0.0]), truncated=np.array([1.0, 1.0]),
+                  next_q=np.array([5.0, 6.0]), gamma=0.9)]
+
+    def reference(reward, terminated, truncated, next_q, gamma):
+        return reward + gamma * (1.0 - terminated) * next_q
+
+    return _check("td_target(reward, terminated, truncated, next_q, gamma)", fn, cases, reference, [
+        Mistake(lambda reward, terminated, truncated, next_q, gamma:
+                reward + gamma * (1.0 - np.maximum(terminated, truncated)) * next_q,
+                "truncation treated as terminal: a time limit is not the end of the task. The state after a "
+                "truncation still has a future, so bootstrap through it; only `terminated` zeroes the next Q"),
+        Mistake(lambda reward, terminated, truncated, next_q, gamma: reward + gamma * next_q,
+                "`terminated` is ignored: after a true terminal state there is no future, so the target is the "
+                "reward alone"),
+        Mistake(lambda reward, terminated, truncated, next_q, gamma: reward + gamma * terminated * next_q,
+                "the mask is inverted: multiply by (1 - terminated), which is 0 at a terminal state"),
+        Mistake(lambda reward, terminated, truncated, next_q, gamma: reward + (1.0 - terminated) * next_q,
+                "the discount gamma is missing"),
+    ], "y = r + gamma (1 - terminated) Q'(s', mu'(s')); `truncated` must not stop the bootstrap")
+
+
+def check_soft_update(fn: Callable) -> CheckResult:
+    """``fn(target, online, tau)``: Polyak averaging; returns the new target weights (a list of arrays)."""
+    rng = np.random.default_rng(3)
+    cases = [dict(target=[rng.normal(size=(3, 2)), rng.normal(size=2)],
+                  online=[rng.normal(size=(3, 2)), rng.normal(size=2)], tau=0.005),
+             dict(target=[np.zeros(4)], online=[np.ones(4)], tau=0.1)]
+
+    def mix(target, online, tau):
+        return [tau * o + (1.0 - tau) * t for t, o in zip(target, online)]
+
+    return _check("soft_update(target, online, tau)", fn, cases, mix, [
+        Mistake(lambda target, online, tau: mix(online, target, tau),
+                "tau and 1 - tau are swapped: the target should keep (1 - tau) of itself and take only tau of the "
+                "online network; yours jumps almost all the way to the online weights"),
+        Mistake(lambda target, online, tau: online,
+                "this copies the online weights (tau = 1, a hard update); a soft update moves only a fraction "
+                "tau of the way"),
+        Mistake(lambda target, online, tau: target,
+                "the target did not move: did you update a copy, or forget to return the new weights?"),
+    ], "theta_target <- tau * theta_online + (1 - tau) * theta_target, for every array in the list")
+
+
+def check_scale_action(fn: Callable) -> CheckResult:
+    """``fn(u, low, high)``: map a tanh output ``u`` in [-1, 1] onto the action box [low, high]."""
+    cases = [dict(u=np.array([-1.0, 0.0, 0.5, 1.0]), low=np.array(-2.0), high=np.array(2.0)),
+             dict(u=np.array([[-1.0, 1.0], [0.0, -0.5]]), low=np.array([0.0, -1.0]), high=np.array([1.0, 3.0]))]
+
+    def reference(u, low, high):
+        return low + (u + 1.0) * (high - low) / 2.0
+
+    return _check("scale_action(u, low, high)", fn, cases, reference, [
+        Mistake(lambda u, low, high: u, "the output is not scaled: tanh stays in [-1, 1], but Pendulum's "
+                                        "torque goes to ±2; scale by the action bounds"),
+        Mistake(lambda u, low, high: u * high,
+                "multiplying by `high` is right only when low = -high; for a box like [0, 1] map the centre "
+                "and the half-range: (high + low)/2 + u (high - low)/2"),
+        Mistake(lambda u, low, high: u * (high - low) / 2.0,
+                "the offset is missing: add the centre of the box, (high + low) / 2"),
+    ], "u = -1 must map to low and u = +1 to high, affinely and per dimension")
+
+
+def check_optimizers(fn: Callable) -> CheckResult:
+    """``fn(actor_lr, critic_lr)``: returns ``(actor_optimizer, critic_optimizer)``, two Keras optimizers."""
+    import keras
+
+    name = "make_optimizers(actor_lr, critic_lr)"
+    if not callable(fn):
+        return CheckResult(name, False, f"pass your function itself (got {type(fn).__name__})")
+    try:
+        pair = fn(1e-4, 1e-3)
+    except NotImplementedError:
+        return CheckResult(name, False, NOT_ATTEMPTED)
+    except Exception as exc:
+        return CheckResult(name, False, f"your function raised {type(exc).__name__}: {exc}")
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        return CheckResult(name, False, "return a pair: (actor_optimizer, critic_optimizer)")
+    actor_opt, critic_opt = pair
+    if not all(isinstance(o, keras.optimizers.Optimizer) for o in pair):
+        return CheckResult(name, False, "both must be Keras optimizers, e.g. keras.optimizers.Adam(learning_rate=...)")
+    if actor_opt is critic_opt:
+        return CheckResult(name, False, "a single optimizer is reused for actor and critic: Adam keeps running "
+                                        "moments per variable and one learning rate, so the two networks would "
+                                        "share a step size and state; make two optimizers")
+    rates = float(actor_opt.learning_rate), float(critic_opt.learning_rate)
+    if np.allclose(rates, (1e-3, 1e-4)):
+        return CheckResult(name, False, "the learning rates are swapped: actor_lr goes to the actor's optimizer")
+    if not np.allclose(rates, (1e-4, 1e-3)):
+        return CheckResult(name, False, f"with actor_lr=1e-4 and critic_lr=1e-3 the learning rates are "
+                                        f"{rates[0]:g} and {rates[1]:g}; pass each as learning_rate=")
+    return CheckResult(name, True, "two separate optimizers with the right learning rates")

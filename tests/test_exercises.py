@@ -1,0 +1,169 @@
+"""Each checker accepts a right answer and rejects the typical wrong ones with a hint that names the mistake."""
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import exercises as ex
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError
+
+
+def assert_rejected(result, *words):
+    assert not result.passed, result
+    for word in words:
+        assert word.lower() in result.message.lower(), (word, result.message)
+
+
+def test_result_reads_as_one_line_and_is_truthy_only_on_pass():
+    ok = ex.check_joint_actions(lambda k, d: k**d)
+    assert ok and ok.passed and repr(ok).startswith("✅ PASSED")
+    bad = ex.check_joint_actions(stub)
+    assert not bad and repr(bad).startswith("❌ NOT YET") and "\n" not in repr(bad)
+
+
+@pytest.mark.parametrize("check", [
+    ex.check_joint_actions, ex.check_head_params, ex.check_actor_loss, ex.check_bandit_dpg,
+    ex.check_batchnorm_inference, ex.check_ou_step, ex.check_td_target, ex.check_soft_update,
+    ex.check_scale_action, ex.check_optimizers,
+])
+def test_every_checker_reports_an_unattempted_stub_and_a_non_function(check):
+    assert_rejected(check(stub), "not attempted")
+    assert_rejected(check(42), "pass your function")
+
+
+def test_a_crash_and_a_missing_return_become_feedback():
+    assert_rejected(ex.check_joint_actions(lambda k, d: k / None), "raised TypeError")
+    assert_rejected(ex.check_td_target(lambda reward, terminated, truncated, next_q, gamma: None), "forget `return`")
+    assert_rejected(ex.check_td_target(lambda reward, terminated, truncated, next_q, gamma: reward[:1]),
+                    "wrong shape")
+
+
+def test_joint_actions_and_head_params():
+    assert ex.check_joint_actions(lambda k, d: k**d)
+    assert_rejected(ex.check_joint_actions(lambda k, d: k * d), "factorized")
+    assert_rejected(ex.check_joint_actions(lambda k, d: d**k), "swapped")
+    assert ex.check_head_params(lambda hidden, k, d: (hidden + 1) * k**d)
+    assert_rejected(ex.check_head_params(lambda hidden, k, d: hidden * k**d), "biases")
+
+
+def test_actor_loss_accepts_numpy_or_tensorflow_and_catches_the_sign_error():
+    import tensorflow as tf
+
+    assert ex.check_actor_loss(lambda actor, critic, obs: -np.mean(critic([obs, actor(obs)])))
+    assert ex.check_actor_loss(lambda actor, critic, obs: -tf.reduce_mean(critic([obs, actor(obs, training=False)])))
+    assert_rejected(ex.check_actor_loss(lambda actor, critic, obs: np.mean(critic([obs, actor(obs)]))), "sign error")
+    assert_rejected(ex.check_actor_loss(lambda actor, critic, obs: -np.sum(critic([obs, actor(obs)]))), "sum")
+
+
+def test_bandit_dpg():
+    def right(theta, s, w, b):
+        dq_da = -2.0 * (theta[0] + theta[1] * s - (w * s + b))
+        return np.array([dq_da.mean(), (s * dq_da).mean()])
+
+    assert ex.check_bandit_dpg(right)
+    assert_rejected(ex.check_bandit_dpg(lambda theta, s, w, b: -right(theta, s, w, b)), "sign error")
+    assert_rejected(ex.check_bandit_dpg(lambda theta, s, w, b: np.full(2, right(theta, s, w, b)[0])), "chain rule")
+
+
+def test_batchnorm_inference_catches_training_mode():
+    def right(x, moving_mean, moving_var, gamma, beta, eps):
+        return gamma * (x - moving_mean) / np.sqrt(moving_var + eps) + beta
+
+    assert ex.check_batchnorm_inference(right)
+    training_mode = ex.check_batchnorm_inference(
+        lambda x, moving_mean, moving_var, gamma, beta, eps: right(x, x.mean(0), x.var(0), gamma, beta, eps))
+    assert_rejected(training_mode, "training mode")
+    assert_rejected(ex.check_batchnorm_inference(
+        lambda x, moving_mean, moving_var, gamma, beta, eps: gamma * (x - moving_mean) / (moving_var + eps) + beta),
+        "standard deviation")
+
+
+def test_batchnorm_reference_matches_keras_in_inference_mode():
+    layer = keras.layers.BatchNormalization(epsilon=1e-3)
+    layer.build((None, 3))
+    mean, var = np.array([1.0, -2.0, 0.5]), np.array([4.0, 0.25, 9.0])
+    gamma, beta = np.array([1.5, 0.5, 2.0]), np.array([0.1, -0.3, 0.0])
+    layer.set_weights([gamma, beta, mean, var])
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    expected = np.asarray(layer(x, training=False))
+    assert np.allclose(ex._bn(x, mean, var, gamma, beta, 1e-3), expected, atol=1e-5)
+
+
+def test_ou_step_catches_dt_instead_of_sqrt_dt_and_the_drift_sign():
+    def right(x, mu, theta, sigma, dt, z):
+        return x + theta * (mu - x) * dt + sigma * np.sqrt(dt) * z
+
+    assert ex.check_ou_step(right)
+    assert_rejected(ex.check_ou_step(lambda x, mu, theta, sigma, dt, z: x + theta * (mu - x) * dt + sigma * dt * z),
+                    "sqrt(dt)")
+    assert_rejected(ex.check_ou_step(
+        lambda x, mu, theta, sigma, dt, z: x + theta * (x - mu) * dt + sigma * np.sqrt(dt) * z), "sign error")
+
+
+def test_ou_step_reference_is_the_course_noise():
+    from helpers.noise import OrnsteinUhlenbeckActionNoise
+
+    noise = OrnsteinUhlenbeckActionNoise(np.zeros(2), 0.2, np.random.default_rng(5), theta=0.15, dt=0.01,
+                                         initial_noise=np.array([0.3, -0.2]))
+    z = np.random.default_rng(5).standard_normal(2)
+    x = np.array([0.3, -0.2])
+    assert np.allclose(noise(), x + 0.15 * (0 - x) * 0.01 + 0.2 * np.sqrt(0.01) * z)
+
+
+def test_td_target_catches_truncation_as_terminal():
+    def right(reward, terminated, truncated, next_q, gamma):
+        return reward + gamma * (1.0 - terminated) * next_q
+
+    assert ex.check_td_target(right)
+    as_terminal = ex.check_td_target(
+        lambda reward, terminated, truncated, next_q, gamma:
+        reward + gamma * (1.0 - np.logical_or(terminated, truncated)) * next_q)
+    assert_rejected(as_terminal, "truncation treated as terminal")
+    assert_rejected(ex.check_td_target(lambda reward, terminated, truncated, next_q, gamma: reward + gamma * next_q),
+                    "`terminated` is ignored")
+
+
+def test_soft_update_catches_swapped_tau_and_accepts_in_place_style():
+    assert ex.check_soft_update(lambda target, online, tau: [tau * o + (1 - tau) * t for t, o in zip(target, online)])
+    swapped = ex.check_soft_update(
+        lambda target, online, tau: [(1 - tau) * o + tau * t for t, o in zip(target, online)])
+    assert_rejected(swapped, "swapped")
+    assert_rejected(ex.check_soft_update(lambda target, online, tau: online), "hard update")
+
+    def in_place(target, online, tau):
+        for t, o in zip(target, online):
+            t *= 1 - tau
+            t += tau * o
+        return target
+
+    assert ex.check_soft_update(in_place)
+
+
+def test_scale_action_catches_missing_and_symmetric_only_scaling():
+    assert ex.check_scale_action(lambda u, low, high: (high + low) / 2 + u * (high - low) / 2)
+    assert_rejected(ex.check_scale_action(lambda u, low, high: u), "not scaled")
+    assert_rejected(ex.check_scale_action(lambda u, low, high: u * high), "low = -high")
+
+
+def test_scale_action_reference_matches_the_actor_layer():
+    from helpers.networks import ScaleToBounds
+
+    u = np.array([[-1.0, 1.0], [0.0, -0.5]], np.float32)
+    layer = ScaleToBounds([0.0, -1.0], [1.0, 3.0])
+    assert np.allclose(np.asarray(layer(u)), [[0.0, 3.0], [0.5, 0.0]])
+
+
+def test_optimizers_catch_a_shared_optimizer_and_swapped_rates():
+    Adam = keras.optimizers.Adam
+    assert ex.check_optimizers(lambda a, c: (Adam(learning_rate=a), Adam(learning_rate=c)))
+
+    def shared(a, c):
+        opt = Adam(learning_rate=c)
+        return opt, opt
+
+    assert_rejected(ex.check_optimizers(shared), "single optimizer is reused")
+    assert_rejected(ex.check_optimizers(lambda a, c: (Adam(learning_rate=c), Adam(learning_rate=a))), "swapped")
+    assert_rejected(ex.check_optimizers(lambda a, c: Adam(learning_rate=a)), "pair")
