@@ -9,6 +9,26 @@ import numpy as np
 
 from helpers.training import History
 
+COURSE_STYLE = {
+    "figure.dpi": 100,
+    "savefig.dpi": 120,
+    "font.size": 12,
+    "axes.titlesize": 13,
+    "axes.labelsize": 12,
+    "legend.fontsize": 11,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "lines.linewidth": 2.0,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+}
+"""Matplotlib settings that stay readable when a figure is projected in class or printed."""
+
+
+def use_course_style() -> None:
+    """Apply ``COURSE_STYLE`` to every figure drawn after this call."""
+    plt.rcParams.update(COURSE_STYLE)
+
 
 def _band(ax, x, runs: np.ndarray, band: str, color, label: str, marker=None, alpha=0.2):
     """Plot the mean of ``runs`` (seeds x points) and shade std or min-max around it."""

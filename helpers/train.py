@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from helpers.envs import EnvError, make_env
     from helpers.evaluation import evaluate
-    from helpers.plots import plot_learning_curve
+    from helpers.plots import plot_learning_curve, use_course_style
     from helpers.training import TrainingDivergedError, train
     from helpers.video import VideoError, record_video
 
@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         "config": {k: v for k, v in vars(config).items()},
     }
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    use_course_style()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
     plot_learning_curve(history, ax=ax, label="DDPG")
     ax.set_title(f"DDPG on {config.env_id}, seed {config.seed}: final {args.eval_episodes}-episode "
                  f"evaluation {returns.mean():.0f} ± {returns.std():.0f}")

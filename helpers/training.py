@@ -6,7 +6,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 from tqdm import tqdm
@@ -108,6 +108,7 @@ def train(
     agent: DDPGAgent | None = None,
     buffer: ReplayBuffer | None = None,
     explorer=None,
+    on_step: Callable[[int, DDPGAgent], None] | None = None,
 ) -> tuple[DDPGAgent, History]:
     """Train DDPG for ``config.total_steps`` env steps and return the agent and its history.
 
@@ -117,6 +118,9 @@ def train(
     ``explorer(obs, step)`` picks the behaviour action (default: ``NoisyExplorer``
     with the config's warm-up and noise); any agent with ``act``, ``update`` and
     ``config``, such as ``helpers.dqn.DQNAgent``, can be trained by this loop.
+    ``on_step(step, agent)`` runs after every env step, once the updates and the
+    evaluation due at that step are done (``helpers.gallery`` films snapshots with
+    it); it must not touch the training env or the noise, so the run stays the same.
     """
     env_fn = env_fn or partial(make_env, config.env_id)
     rng = seed_everything(config.seed)  # the exploration noise's stream
@@ -199,6 +203,8 @@ def train(
             history.eval_steps.append(step)
             history.eval_returns.append(returns.tolist())
             last_eval = f" eval={returns.mean():.0f}"
+        if on_step is not None:
+            on_step(step, agent)
         if step % 100 == 0:
             bar.set_postfix_str(f"return(10 ep)={recent}{last_eval}", refresh=False)
         if step % 100 == 0:

@@ -42,12 +42,14 @@ def record_video(
     gif: bool = True,
     gif_width: int = 160,
     gif_every: int = 2,
+    max_gif_frames: int | None = None,
 ) -> Recording:
     """Run one episode of ``policy`` from ``env.reset(seed=seed)`` and save it.
 
     ``path`` is the mp4 to write (``.mp4`` is added if missing). With ``gif``,
     a GIF with every ``gif_every``-th frame, ``gif_width`` pixels wide, is
-    written next to it. Actions are clipped to the action space, as in ``evaluate``.
+    written next to it; ``max_gif_frames`` raises ``gif_every`` as far as needed to keep
+    a long episode's GIF small. Actions are clipped to the action space, as in ``evaluate``.
     """
     # pygame, the renderer of the classic-control envs, warns when it finds no
     # XDG_RUNTIME_DIR or audio device; neither is needed to draw frames.
@@ -91,6 +93,8 @@ def record_video(
         if not written:
             raise VideoError(f"no video was written; check that moviepy works: {INSTALL_HINT}")
         shutil.move(str(written[0]), mp4)
+    if max_gif_frames:
+        gif_every = max(gif_every, -(-len(frames) // max_gif_frames))
     gif_path = write_gif(frames[::gif_every], mp4.with_suffix(".gif"), gif_width) if gif else None
     return Recording(mp4, gif_path, total)
 

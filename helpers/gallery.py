@@ -1,0 +1,211 @@
+"""The video gallery: curated recordings from fixed seeds, made by one command.
+
+    python -m helpers.gallery            # about 3 minutes on a 2-core CPU
+
+It writes ``videos/gallery/``:
+
+- Pendulum-v1, the main job's settings (seed 0): the untrained actor, snapshots
+  during training, and the trained actor;
+- MountainCarContinuous-v0, the setting of notebook 04 (seed 2): the actor
+  trained with OU noise against the one trained with Gaussian noise;
+
+each as an mp4 and a small GIF, with ``index.json`` holding every measured
+number. It then writes ``videos/README.md`` (the index) and the gallery block of
+the top-level README from those numbers. Every run is deterministic, so the
+files can be regenerated at will.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass, replace
+from functools import partial
+from pathlib import Path
+
+from helpers.config import DDPGConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMAND = "python -m helpers.gallery"
+PENDULUM = DDPGConfig()
+"""The main job's settings: Pendulum-v1, seed 0, 10,000 steps, 256-256 networks."""
+SNAPSHOTS = (2_000, 3_000, 5_000)
+"""Env steps at which the learning actor is filmed (the 1,000 warm-up steps do no updates)."""
+MOUNTAIN_CAR = replace(DDPGConfig(), env_id="MountainCarContinuous-v0", seed=2, total_steps=15_000,
+                       hidden_sizes=(64, 64), noise_sigma=0.5, eval_every=5_000, eval_episodes=5)
+"""Notebook 04's MountainCar arm with the seed whose OU run learned to reach the flag."""
+EVAL_EPISODES = 100
+"""Noise-free evaluation episodes per filmed policy (fixed start states, as everywhere)."""
+MAX_GIF_FRAMES = 160
+"""GIFs keep at most this many frames (every n-th), to stay small."""
+GALLERY_START, GALLERY_END = "<!-- gallery: written by python -m helpers.gallery -->", "<!-- /gallery -->"
+
+
+@dataclass
+class Clip:
+    """One recorded policy and what was measured about it."""
+
+    name: str
+    """File stem in videos/gallery/."""
+    env_id: str
+    title: str
+    shows: str
+    """What to look for, one sentence."""
+    steps: int
+    """Env steps of training behind this policy."""
+    video_return: float
+    """Return of the filmed episode (start state ``helpers.video.VIDEO_SEED``)."""
+    eval_mean: float
+    eval_std: float
+    eval_episodes: int
+
+
+def film(agent, env_fn, out: Path, name: str, env_id: str, title: str, shows: str, steps: int) -> Clip:
+    """Record ``agent``'s noise-free policy and evaluate it on EVAL_EPISODES fixed start states."""
+    from helpers.evaluation import evaluate
+    from helpers.video import record_video
+
+    rec = record_video(agent.act, env_fn, out / f"{name}.mp4", max_gif_frames=MAX_GIF_FRAMES)
+    returns = evaluate(agent.act, env_fn, EVAL_EPISODES)
+    return Clip(name, env_id, title, shows, steps, round(rec.episode_return, 1), round(float(returns.mean()), 1),
+                round(float(returns.std()), 1), EVAL_EPISODES)
+
+
+def pendulum_clips(out: Path, progress: bool) -> list[Clip]:
+    """The main job's run, filmed before, during and after training."""
+    from helpers.agent import DDPGAgent
+    from helpers.envs import make_env, seed_everything
+    from helpers.training import train
+
+    config = PENDULUM
+    env_fn = partial(make_env, config.env_id)
+    seed_everything(config.seed)
+    probe = env_fn()
+    agent = DDPGAgent.for_env(probe, config)
+    probe.close()
+    clips = [film(agent, env_fn, out, "pendulum_untrained", config.env_id, "untrained",
+                  "the freshly initialized actor: its actions are near zero, so the pendulum just swings", 0)]
+    shows = {2_000: "1,000 updates in: it pushes hard one way, and the pendulum only rocks near the bottom",
+             3_000: "2,000 updates in: it swings the pendulum high, but does not catch it at the top",
+             5_000: "4,000 updates in: it already swings up and holds the pendulum upright"}
+
+    def on_step(step: int, agent) -> None:
+        # Filming uses its own env and the deterministic actor, so the training run is unchanged.
+        if step in SNAPSHOTS:
+            clips.append(film(agent, env_fn, out, f"pendulum_step{step:05d}", config.env_id,
+                              f"after {step:,} steps", shows.get(step, "the actor during training"), step))
+
+    agent, _ = train(config, env_fn, progress=progress, agent=agent, on_step=on_step)
+    clips.append(film(agent, env_fn, out, "pendulum_trained", config.env_id, f"trained, {config.total_steps:,} steps",
+                      "the trained actor: one efficient swing-up, then it holds the pendulum upright",
+                      config.total_steps))
+    return clips
+
+
+def mountain_car_clips(out: Path, progress: bool) -> list[Clip]:
+    """Notebook 04's MountainCar arm, one seed, trained with OU and with Gaussian noise."""
+    from helpers.envs import make_env
+    from helpers.training import train
+
+    env_fn = partial(make_env, MOUNTAIN_CAR.env_id)
+    shows = {"ou": "trained with OU noise: it rocks back and forth to gain momentum and reaches the flag",
+             "gaussian": "trained with Gaussian noise: it never found the flag, so it learned to save fuel and "
+                         "stay in the valley"}
+    clips = []
+    for noise in ("ou", "gaussian"):
+        config = replace(MOUNTAIN_CAR, noise=noise)
+        agent, _ = train(config, env_fn, progress=progress)
+        clips.append(film(agent, env_fn, out, f"mountaincar_{noise}", config.env_id,
+                          f"{'OU' if noise == 'ou' else 'Gaussian'} noise, {config.total_steps:,} steps",
+                          shows[noise], config.total_steps))
+    return clips
+
+
+def _returns(clip: Clip) -> str:
+    return f"{clip.eval_mean:.1f} ± {clip.eval_std:.1f}"
+
+
+def videos_readme(clips: list[Clip]) -> str:
+    """The index of videos/: what each clip shows, its returns and the command that made it."""
+    rows = ["| clip | env | training steps | what it shows | return of the filmed episode | "
+            f"{EVAL_EPISODES}-episode noise-free evaluation |", "|---|---|---:|---|---:|---:|"]
+    for c in clips:
+        rows.append(f"| [![{c.title}](gallery/{c.name}.gif)](gallery/{c.name}.mp4) | {c.env_id} | {c.steps:,} | "
+                    f"{c.shows} | {c.video_return:.1f} | {_returns(c)} |")
+    pendulum = PENDULUM
+    return "\n".join([
+        "# Videos",
+        "",
+        "Every file here is made by a command, from fixed seeds, so it can be regenerated at will. "
+        "Each clip is an mp4 (click the GIF) and a GIF of every few frames. Returns: higher is better; "
+        "on Pendulum-v1 about −150 is near-optimal over random start states, and a start hanging straight down "
+        "costs a few hundred more to swing up.",
+        "",
+        f"## `gallery/`: made by `{COMMAND}`",
+        "",
+        f"Pendulum-v1 with the main job's settings (seed {pendulum.seed}, {pendulum.total_steps:,} steps, batch "
+        f"{pendulum.batch_size}, {'-'.join(map(str, pendulum.hidden_sizes))} networks, Gaussian noise), filmed "
+        f"before, during and after training; MountainCarContinuous-v0 with notebook 04's setting (seed "
+        f"{MOUNTAIN_CAR.seed}, {MOUNTAIN_CAR.total_steps:,} steps, 64-64 networks, noise sd "
+        f"{MOUNTAIN_CAR.noise_sigma} of the half-range) with OU and with Gaussian noise. Every clip starts from "
+        "the same start state (`helpers.video.VIDEO_SEED`): on Pendulum the pendulum hangs almost straight down. "
+        f"The evaluation runs the noise-free actor from {EVAL_EPISODES} fixed start states (`helpers.evaluation`); "
+        "± is the spread over those start states. All numbers are in `gallery/index.json`.",
+        "",
+        *rows,
+        "",
+        "## `Pendulum-v1_seed0/`: made by `python -m helpers.train`",
+        "",
+        "The main job of the README: `untrained` and `trained` clips of the same run as the gallery's Pendulum "
+        "clips (same settings and seed), its learning curve, and `summary.json` with its 100-episode evaluation.",
+        "",
+        "## `05_ddpg/`: made by `notebooks/05_ddpg.ipynb`",
+        "",
+        "The notebook's own `untrained` and `trained` clips, shown inline by reference to these files. The "
+        "notebook trains with the main job's settings and seed, so the clips show the same policies; the "
+        "notebook prints their returns.",
+        "",
+    ])
+
+
+def readme_gallery(clips: list[Clip]) -> str:
+    """The block at the top of README.md: the pendulum before, during and after training."""
+    pendulum = [c for c in clips if c.env_id == PENDULUM.env_id]
+    head = "| " + " | ".join(c.title for c in pendulum) + " |"
+    rule = "|" + ":---:|" * len(pendulum)
+    gifs = "| " + " | ".join(f"[![{c.title}](videos/gallery/{c.name}.gif)](videos/gallery/{c.name}.mp4)"
+                             for c in pendulum) + " |"
+    returns = "| " + " | ".join(f"return {c.video_return:.0f}<br>eval {c.eval_mean:.0f}" for c in pendulum) + " |"
+    return "\n".join([GALLERY_START, head, rule, gifs, returns, GALLERY_END])
+
+
+def write_readme_gallery(readme: Path, block: str) -> None:
+    text = readme.read_text()
+    if GALLERY_START not in text or GALLERY_END not in text:
+        raise ValueError(f"{readme} has no gallery block; add the lines {GALLERY_START!r} and {GALLERY_END!r}")
+    before, rest = text.split(GALLERY_START, 1)
+    readme.write_text(before + block + rest.split(GALLERY_END, 1)[1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"{COMMAND}", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "videos", help="videos folder (default: %(default)s)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    gallery = args.out / "gallery"
+    gallery.mkdir(parents=True, exist_ok=True)
+    clips = pendulum_clips(gallery, not args.quiet) + mountain_car_clips(gallery, not args.quiet)
+    (gallery / "index.json").write_text(json.dumps({"command": COMMAND, "clips": [asdict(c) for c in clips]},
+                                                   indent=2) + "\n")
+    (args.out / "README.md").write_text(videos_readme(clips))
+    readme = args.out.parent / "README.md"
+    if readme.exists():
+        write_readme_gallery(readme, readme_gallery(clips))
+    for c in clips:
+        print(f"{c.name:22s} video return {c.video_return:8.1f}   eval {_returns(c)}", file=sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
