@@ -118,11 +118,13 @@ def sync_readme(path: Path = ROOT / "README.md") -> bool:
     return new != text
 
 
+MARKDOWN_WITH_BADGES = ("README.md", "notebooks/README.md")
+
+
 def main() -> int:
     changed = [str(p) for p in notebook_paths() if sync_notebook(p)]
-    if sync_readme():
-        changed.append("README.md")
-    print("updated: " + ", ".join(changed) if changed else "every notebook and README.md already up to date")
+    changed += [name for name in MARKDOWN_WITH_BADGES if (ROOT / name).exists() and sync_readme(ROOT / name)]
+    print("updated: " + ", ".join(changed) if changed else "every notebook and badge already up to date")
     return 0
 
 

@@ -1,0 +1,68 @@
+"""The documents that promise something checkable: the video index and sizes, the hyperparameter table, the guide."""
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+from helpers import colab
+from helpers.config import DDPGConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+VIDEOS = ROOT / "videos"
+
+
+def test_every_video_file_is_small_and_the_folder_fits_its_budget():
+    files = [p for p in VIDEOS.rglob("*") if p.is_file()]
+    too_big = [f"{p.relative_to(ROOT)}: {p.stat().st_size // 1000} kB" for p in files if p.stat().st_size > 300_000]
+    assert not too_big, too_big
+    assert sum(p.stat().st_size for p in files) <= 8_000_000
+
+
+def test_every_clip_is_an_mp4_with_a_gif():
+    mp4s = {p.with_suffix("") for p in VIDEOS.rglob("*.mp4")}
+    gifs = {p.with_suffix("") for p in VIDEOS.rglob("*.gif")}
+    assert mp4s and mp4s == gifs
+
+
+def test_the_video_index_lists_every_gallery_clip_with_its_measured_returns():
+    index = json.loads((VIDEOS / "gallery" / "index.json").read_text())
+    readme = (VIDEOS / "README.md").read_text()
+    assert index["command"] in readme
+    for clip in index["clips"]:
+        for suffix in (".mp4", ".gif"):
+            assert (VIDEOS / "gallery" / f"{clip['name']}{suffix}").is_file()
+            assert f"gallery/{clip['name']}{suffix}" in readme
+        assert f"{clip['eval_mean']:.1f} ± {clip['eval_std']:.1f}" in readme
+    names = {clip["name"] for clip in index["clips"]}
+    assert {"pendulum_untrained", "pendulum_trained", "mountaincar_ou", "mountaincar_gaussian"} <= names
+    assert sum(name.startswith("pendulum_step") for name in names) >= 2
+
+
+def test_readme_gallery_shows_before_during_and_after_with_returns():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- gallery:", 1)[1].split("<!-- /gallery -->", 1)[0]
+    for name in ("pendulum_untrained", "pendulum_step0", "pendulum_trained"):
+        assert f"videos/gallery/{name}" in block
+    assert block.count("eval ") >= 3
+
+
+def test_the_hyperparameter_table_covers_every_config_field_with_its_default():
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Hyperparameters", 1)[1].split("\n## ", 1)[0]
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `(\w+)` \| `([^`]*)` \|", table, re.M)}
+    defaults = DDPGConfig()
+    for field in dataclasses.fields(DDPGConfig):
+        assert field.name in rows, f"README hyperparameter table lacks {field.name}"
+        value = getattr(defaults, field.name)
+        assert rows[field.name] == str(value), (field.name, rows[field.name], value)
+
+
+def test_the_reading_guide_lists_every_notebook_with_its_badge():
+    guide = (ROOT / "notebooks" / "README.md").read_text()
+    for path in colab.notebook_paths():
+        if path.parent.name == "notebooks":
+            assert colab.badge(path) in guide
+            assert f"]({path.name})" in guide
+    for word in ("Prerequisites", "Q-learning", "DQN", "minutes"):
+        assert word in guide
