@@ -29,9 +29,17 @@ def test_ddpg_learns_pendulum():
     assert history.steps_per_s > 0 and history.wall_s > 0
 
 
-def test_same_seed_same_history():
+def test_same_seed_same_history_even_with_an_on_step_hook_that_evaluates():
     _, a = train(QUICK, progress=False)
-    _, b = train(QUICK, progress=False)
+    seen = []
+
+    def on_step(step, agent):
+        seen.append(step)
+        if step in (500, 1_000):  # what helpers.gallery does at its snapshots: act in other envs
+            evaluate(agent.act, partial(make_env, QUICK.env_id), 2)
+
+    _, b = train(QUICK, progress=False, on_step=on_step)
+    assert seen == list(range(1, QUICK.total_steps + 1))
     assert a.episode_returns == b.episode_returns
     assert a.critic_loss == b.critic_loss and a.actor_loss == b.actor_loss
     assert a.eval_returns == b.eval_returns
