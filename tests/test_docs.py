@@ -64,5 +64,5 @@ def test_the_reading_guide_lists_every_notebook_with_its_badge():
         if path.parent.name == "notebooks":
             assert colab.badge(path) in guide
             assert f"]({path.name})" in guide
-    for word in ("Prerequisites", "Q-learning", "DQN", "minutes"):
+    for word in ("Prerequisites", "Q-learning", "DQN", " min |"):
         assert word in guide
