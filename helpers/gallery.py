@@ -85,7 +85,7 @@ def pendulum_clips(out: Path, progress: bool) -> list[Clip]:
     agent = DDPGAgent.for_env(probe, config)
     probe.close()
     clips = [film(agent, env_fn, out, "pendulum_untrained", config.env_id, "untrained",
-                  "the freshly initialized actor: its actions are near zero, so the pendulum just swings", 0)]
+                  "the freshly initialized actor: its torques are near zero, so the pendulum stays near the bottom", 0)]
     shows = {2_000: "1,000 updates in: it pushes hard one way, and the pendulum only rocks near the bottom",
              3_000: "2,000 updates in: it swings the pendulum high, but does not catch it at the top",
              5_000: "4,000 updates in: it already swings up and holds the pendulum upright"}
@@ -98,7 +98,7 @@ def pendulum_clips(out: Path, progress: bool) -> list[Clip]:
 
     agent, _ = train(config, env_fn, progress=progress, agent=agent, on_step=on_step)
     clips.append(film(agent, env_fn, out, "pendulum_trained", config.env_id, f"trained, {config.total_steps:,} steps",
-                      "the trained actor: one efficient swing-up, then it holds the pendulum upright",
+                      "the trained actor: it swings the pendulum up and holds it upright",
                       config.total_steps))
     return clips
 
