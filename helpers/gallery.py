@@ -1,6 +1,6 @@
 """The video gallery: curated recordings from fixed seeds, made by one command.
 
-    python -m helpers.gallery            # about 3 minutes on a 2-core CPU
+    python -m helpers.gallery            # about 2 minutes on a 2-core CPU
 
 It writes ``videos/gallery/``:
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -203,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     if readme.exists():
         write_readme_gallery(readme, readme_gallery(clips))
     for c in clips:
-        print(f"{c.name:22s} video return {c.video_return:8.1f}   eval {_returns(c)}", file=sys.stdout)
+        print(f"{c.name:22s} video return {c.video_return:8.1f}   eval {_returns(c)}")
     return 0
 
 
