@@ -21,7 +21,7 @@ VIDEO_SEED = EVAL_SEED + 31
 """Start state of the recordings: evaluation episode 31, where Pendulum-v1 hangs almost
 straight down (angle -3.10 rad) and a good policy has to swing it up."""
 
-INSTALL_HINT = 'pip install "gymnasium[classic-control]" moviepy'
+INSTALL_HINT = 'pip install "gymnasium[classic-control]" "moviepy>=2"'
 
 
 class VideoError(RuntimeError):

@@ -74,6 +74,9 @@ def test_colab_installs_a_subset_of_requirements_without_jupyter():
     for local_only in ("jupyter", "nbval", "pytest", "-e ."):
         assert local_only not in names  # installing Jupyter on Colab could break its runtime
     assert "tensorflow>=2.16,<3" in colab_reqs  # no pin that would downgrade Colab's TensorFlow
+    # gymnasium 1.x's RecordVideo fails with moviepy 1.0.3, which Colab may have preinstalled:
+    # the lower bound makes pip upgrade it there.
+    assert "moviepy>=2.0,<3" in colab_reqs
 
 
 def test_every_notebook_has_its_badge_and_colab_cell_first():
