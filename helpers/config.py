@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 
 NOISE_TYPES = ("gaussian", "ou", "none")
 NORMALIZATIONS = ("none", "batch", "layer")
+CRITIC_ACTION_INPUTS = ("input", "hidden")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,11 @@ class DDPGConfig:
     normalization: str = "none"
     """``"batch"``: batch normalization where the DDPG paper puts it; ``"layer"``: layer
     normalization on the hidden layers; ``"none"`` (see ``helpers.networks``)."""
+
+    critic_action: str = "input"
+    """Where the action enters the critic: ``"input"``, concatenated with the observation
+    (TD3, Stable-Baselines3, CleanRL), or ``"hidden"``, at the second hidden layer (the
+    DDPG paper)."""
 
     noise: str = "gaussian"
     """Exploration noise: ``"gaussian"``, ``"ou"`` (Ornstein-Uhlenbeck) or ``"none"``."""
@@ -104,6 +110,10 @@ class DDPGConfig:
             (
                 self.normalization in NORMALIZATIONS,
                 f"normalization must be one of {NORMALIZATIONS}, got {self.normalization!r}",
+            ),
+            (
+                self.critic_action in CRITIC_ACTION_INPUTS,
+                f"critic_action must be one of {CRITIC_ACTION_INPUTS}, got {self.critic_action!r}",
             ),
             (self.noise in NOISE_TYPES, f"noise must be one of {NOISE_TYPES}, got {self.noise!r}"),
             (self.noise_sigma >= 0, f"noise_sigma must be >= 0, got {self.noise_sigma}"),

@@ -2,7 +2,7 @@
 
 Each action dimension is cut into ``bins`` evenly spaced values, and the
 Q-network has one output per *joint* action: ``bins ** action_dim`` outputs.
-The agent plugs into ``helpers.training.train`` through an epsilon-greedy
+The agent plugs into ``helpers.loop.train_group`` through an epsilon-greedy
 explorer, so both algorithms run through the same loop and evaluation.
 """
 
@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import NamedTuple
 
-import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from helpers.agent import UpdateStats, run_updates, soft_update
+from helpers.agent import soft_update
 from helpers.config import DDPGConfig
+from helpers.envs import seed_everything
+from helpers.group import AdamState, GroupLearner, NetWeights, PureModel, adam, adam_init, keep_if
 
 
 @dataclass(frozen=True)
@@ -59,80 +61,78 @@ def build_q_network(obs_dim: int, n_actions: int, hidden_sizes=(256, 256), name:
     return keras.Model(obs, layers.Dense(n_actions, name="q_values")(x), name=name)
 
 
-class DQNAgent:
-    """Online and target Q-networks over a fixed grid of actions, with a compiled update."""
+class DQNState(NamedTuple):
+    """Everything one seed's DQN agent learns: online and target Q-networks and Adam's memory."""
 
-    def __init__(self, obs_dim: int, grid: np.ndarray, config: DQNConfig = DQNConfig()):
+    q: NetWeights
+    target_q: NetWeights
+    adam: AdamState
+
+
+class DQNAgent(GroupLearner):
+    """Online and target Q-networks over a fixed grid of actions, for one seed or a group of seeds."""
+
+    def __init__(self, obs_dim: int, grid: np.ndarray, config: DQNConfig = DQNConfig(), seeds=None,
+                 initial_states=None):
         self.config = config
         self.grid = np.asarray(grid, dtype=np.float32)
-        self.q = build_q_network(obs_dim, len(self.grid), config.hidden_sizes, "q")
-        self.target_q = build_q_network(obs_dim, len(self.grid), config.hidden_sizes, "target_q")
-        self.target_q.set_weights(self.q.get_weights())
-        self.optimizer = keras.optimizers.Adam(config.critic_lr)
-        self.optimizer.build(self.q.trainable_variables)
+        self.obs_dim, self.action_dim = int(obs_dim), self.grid.shape[1]
+        self.q_net = PureModel(build_q_network(obs_dim, len(self.grid), config.hidden_sizes, "q"))
         self._grid = tf.constant(self.grid)
         self._gamma = tf.constant(config.gamma, tf.float32)
         self._tau = tf.constant(config.tau, tf.float32)
-        d = self.grid.shape[1]
-        obs_spec = tf.TensorSpec([None, obs_dim], tf.float32)
-        self._greedy = tf.function(self._greedy_graph, input_signature=[obs_spec]).get_concrete_function()
-        stack = [tf.TensorSpec([None, None, obs_dim], tf.float32), tf.TensorSpec([None, None, d], tf.float32),
-                 tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None, None, obs_dim], tf.float32),
-                 tf.TensorSpec([None, None], tf.float32)]
-        self._update = tf.function(self._update_graph, input_signature=stack, jit_compile=True)
+        self._build_group(seeds if seeds is not None else [config.seed], initial_states)
 
     @classmethod
-    def for_env(cls, env, config: DQNConfig = DQNConfig()) -> "DQNAgent":
+    def for_env(cls, env, config: DQNConfig = DQNConfig(), seeds=None) -> "DQNAgent":
         grid = action_grid(env.action_space.low, env.action_space.high, config.bins)
-        return cls(env.observation_space.shape[0], grid, config)
+        return cls(env.observation_space.shape[0], grid, config, seeds)
 
-    def _greedy_graph(self, obs):
-        return tf.argmax(self.q(obs, training=False), axis=1, output_type=tf.int32)
+    def _init_state(self, seed: int) -> DQNState:
+        seed_everything(seed)  # seeds the Q-network's initial weights
+        q = self.q_net.weights_of(build_q_network(self.obs_dim, len(self.grid), self.config.hidden_sizes))
+        return DQNState(q, q, adam_init(q.trainable))
 
-    def greedy_index(self, obs: np.ndarray) -> np.ndarray:
-        """Index of the best joint action for each observation in a batch."""
-        return self._greedy(tf.constant(np.asarray(obs, np.float32))).numpy()
+    def seed_agent(self, index: int) -> "DQNAgent":
+        """A group of one holding a copy of the seed at ``index``."""
+        return DQNAgent(self.obs_dim, self.grid, self.config, [self.seeds[index]], [self.seed_state(index)])
 
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        """Greedy continuous action(s) for one observation or a batch, as ``DDPGAgent.act``."""
-        obs = np.asarray(obs, dtype=np.float32)
-        if obs.ndim == 1:
-            return self.grid[self.greedy_index(obs[None])[0]]
-        return self.grid[self.greedy_index(obs)]
+    def _policy(self, s: DQNState, obs):
+        """The greedy grid action for each observation."""
+        q_values, _ = self.q_net(s.q, obs, training=False)
+        return tf.gather(self._grid, tf.argmax(q_values, axis=1, output_type=tf.int32))
 
-    def _train_step(self, obs, action, reward, next_obs, terminated):
+    def _train_step(self, s: DQNState, batch):
+        obs, action, reward, next_obs, terminated = batch
         # The buffer holds the executed grid actions; recover their indices exactly.
         distance = tf.reduce_sum(tf.square(action[:, None, :] - self._grid[None, :, :]), axis=2)
         index = tf.argmin(distance, axis=1, output_type=tf.int32)
-        next_q = tf.reduce_max(self.target_q(next_obs, training=False), axis=1)
-        y = reward + self._gamma * (1.0 - terminated) * next_q  # truncation still bootstraps
+        next_q, _ = self.q_net(s.target_q, next_obs, training=False)
+        y = reward + self._gamma * (1.0 - terminated) * tf.reduce_max(next_q, axis=1)  # truncation still bootstraps
         with tf.GradientTape() as tape:
-            q = tf.gather(self.q(obs, training=True), index, axis=1, batch_dims=1)
+            tape.watch(s.q.trainable)
+            q_values, _ = self.q_net(s.q, obs, training=True)
+            q = tf.gather(q_values, index, axis=1, batch_dims=1)
             loss = tf.reduce_mean(tf.square(y - q))
+        grads = tape.gradient(loss, s.q.trainable)
+        weights, adam_state = adam(s.q.trainable, grads, s.adam, self.config.critic_lr)
+        q_new = NetWeights(weights, s.q.non_trainable)
+        new = DQNState(q_new, NetWeights(*(soft_update(t, o, self._tau) for t, o in zip(s.target_q, q_new))),
+                       adam_state)
         ok = tf.math.is_finite(loss)
-        if ok:
-            grads = tape.gradient(loss, self.q.trainable_variables)
-            self.optimizer.apply_gradients(zip(grads, self.q.trainable_variables))
-            soft_update(self.target_q.weights, self.q.weights, self._tau)
-        return tf.stack([loss, tf.zeros([]), tf.reduce_mean(q)]), ok
-
-    def _update_graph(self, obs, action, reward, next_obs, terminated):
-        return run_updates(self._train_step, obs, action, reward, next_obs, terminated)
-
-    def update(self, batches) -> UpdateStats:
-        """One update per batch in a stack; ``critic_loss`` holds the TD loss, ``actor_loss`` zeros."""
-        stats = self._update(*batches).numpy()
-        return UpdateStats(stats[:, 0], stats[:, 1], stats[:, 2])
+        return keep_if(ok, new, s), tf.stack([loss, tf.zeros([]), tf.reduce_mean(q)]), ok
 
 
 class EpsilonGreedy:
-    """Behaviour policy for DQN: a random grid action with probability epsilon, else the greedy one.
+    """Behaviour policy for DQN, for a group: per seed, a random grid action with probability epsilon,
+    else the greedy one. Epsilon is 1 during the warm-up, then falls linearly to ``epsilon_end``.
 
-    Epsilon is 1 during the warm-up, then falls linearly to ``epsilon_end``.
+    Seed ``s`` draws from ``default_rng([s, 2])``, the same numbers as when trained alone.
     """
 
-    def __init__(self, agent: DQNAgent, config: DQNConfig, rng: np.random.Generator):
-        self.agent, self.config, self.rng = agent, config, rng
+    def __init__(self, agent: DQNAgent, config: DQNConfig):
+        self.agent, self.config = agent, config
+        self.rngs = [np.random.default_rng([seed, 2]) for seed in agent.seeds]
 
     def epsilon(self, step: int) -> float:
         c = self.config
@@ -140,25 +140,27 @@ class EpsilonGreedy:
         return 1.0 + progress * (c.epsilon_end - 1.0)
 
     def __call__(self, obs: np.ndarray, step: int) -> np.ndarray:
-        if self.rng.random() < self.epsilon(step):
-            return self.agent.grid[self.rng.integers(len(self.agent.grid))]
-        return self.agent.act(obs)
+        """Actions (group, action_dim) for observations (group, obs_dim)."""
+        eps = self.epsilon(step)
+        random = [rng.integers(len(self.agent.grid)) if rng.random() < eps else None for rng in self.rngs]
+        if all(r is not None for r in random):
+            return self.agent.grid[random]
+        greedy = self.agent.act_group(obs[:, None])[:, 0]
+        return np.stack([greedy[i] if r is None else self.agent.grid[r] for i, r in enumerate(random)])
 
-    def reset(self) -> None:
+    def reset(self, index: int) -> None:
         """Epsilon-greedy has no memory across steps."""
 
 
-def train_dqn(config: DQNConfig, env_fn=None, progress: bool = True, buffer=None):
-    """Train DQN with ``helpers.training.train``: same loop, buffer, evaluation and history as DDPG."""
+def train_dqn(config: DQNConfig, seeds=None, env_fn=None, progress: bool = True):
+    """Train DQN with ``helpers.loop.train_group``: same loop, buffers, evaluation and histories as DDPG."""
     from functools import partial
 
-    from helpers.envs import make_env, seed_everything
-    from helpers.training import train
+    from helpers.envs import make_env
+    from helpers.loop import train_group
 
     env_fn = env_fn or partial(make_env, config.env_id)
-    seed_everything(config.seed)  # seeds the Q-networks' initial weights
     env = env_fn()
-    agent = DQNAgent.for_env(env, config)
+    agent = DQNAgent.for_env(env, config, list(seeds) if seeds is not None else None)
     env.close()
-    explorer = EpsilonGreedy(agent, config, np.random.default_rng([config.seed, 2]))
-    return train(config, env_fn, progress=progress, agent=agent, buffer=buffer, explorer=explorer)
+    return train_group(config, env_fn=env_fn, progress=progress, agent=agent, explorer=EpsilonGreedy(agent, config))

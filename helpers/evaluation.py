@@ -18,30 +18,62 @@ Policy = Callable[[np.ndarray], np.ndarray]
 """Maps a batch of observations (n, obs_dim) to a batch of actions (n, action_dim)."""
 
 
+class Evaluator:
+    """Runs ``episodes`` evaluation episodes side by side, for one policy or a group of them.
+
+    Its envs are made once and reset from the same fixed seeds at every call,
+    so repeated evaluations during training cost no env construction.
+    """
+
+    def __init__(self, env_fn: EnvFactory, episodes: int = 10, group_size: int = 1, seed: int = EVAL_SEED):
+        if episodes <= 0:
+            raise ValueError(f"episodes must be positive, got {episodes}")
+        self.episodes, self.group_size, self.seed = episodes, group_size, seed
+        self.envs = [env_fn() for _ in range(group_size * episodes)]
+
+    def __call__(self, policy: Policy) -> np.ndarray:
+        """Undiscounted returns, shape (group_size, episodes).
+
+        ``policy`` receives observations of shape (group_size, episodes, obs_dim),
+        one row per policy, and returns actions of shape (group_size, episodes,
+        action_dim): one call per time step serves every episode of every policy.
+        """
+        g, e = self.group_size, self.episodes
+        low, high = self.envs[0].action_space.low, self.envs[0].action_space.high
+        obs = np.stack([env.reset(seed=self.seed + i % e)[0] for i, env in enumerate(self.envs)]).astype(np.float32)
+        returns = np.zeros(g * e)
+        running = np.ones(g * e, dtype=bool)
+        while running.any():
+            actions = np.clip(np.asarray(policy(obs.reshape(g, e, -1))).reshape(g * e, -1), low, high)
+            for i in np.flatnonzero(running):
+                obs[i], reward, terminated, truncated, _ = self.envs[i].step(actions[i])
+                returns[i] += reward
+                running[i] = not (terminated or truncated)
+        return returns.reshape(g, e)
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+
 def evaluate(policy: Policy, env_fn: EnvFactory, episodes: int = 10, seed: int = EVAL_SEED) -> np.ndarray:
-    """Return the undiscounted return of each of ``episodes`` episodes.
+    """Return the undiscounted return of each of ``episodes`` episodes of one policy.
 
     The episodes run side by side, one env each, so the policy is called once
     per time step for all of them; that makes a 100-episode evaluation cost
     about as many policy calls as a single episode.
     """
-    if episodes <= 0:
-        raise ValueError(f"episodes must be positive, got {episodes}")
-    envs = [env_fn() for _ in range(episodes)]
+    evaluator = Evaluator(env_fn, episodes, 1, seed)
     try:
-        low, high = envs[0].action_space.low, envs[0].action_space.high
-        obs = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(envs)]).astype(np.float32)
-        returns = np.zeros(episodes)
-        running = np.ones(episodes, dtype=bool)
-        while running.any():
-            idx = np.flatnonzero(running)
-            actions = np.clip(np.asarray(policy(obs[idx])), low, high)
-            for row, i in enumerate(idx):
-                obs[i], reward, terminated, truncated, _ = envs[i].step(actions[row])
-                returns[i] += reward
-                if terminated or truncated:
-                    running[i] = False
-        return returns
+        return evaluator(lambda obs: np.asarray(policy(obs[0]))[None])[0]
     finally:
-        for env in envs:
-            env.close()
+        evaluator.close()
+
+
+def evaluate_group(agent, env_fn: EnvFactory, episodes: int = 10, seed: int = EVAL_SEED) -> np.ndarray:
+    """Returns of every seed of a group agent (one with ``act_group``), shape (group_size, episodes)."""
+    evaluator = Evaluator(env_fn, episodes, agent.group_size, seed)
+    try:
+        return evaluator(agent.act_group)
+    finally:
+        evaluator.close()

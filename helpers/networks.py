@@ -11,7 +11,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from helpers.config import NORMALIZATIONS
+from helpers.config import CRITIC_ACTION_INPUTS, NORMALIZATIONS
 
 FINAL_INIT = 3e-3
 """Half-width of the uniform init of both output layers (DDPG paper, section 7)."""
@@ -94,28 +94,33 @@ def build_critic(
     action_dim: int,
     hidden_sizes: Sequence[int] = (256, 256),
     normalization: str = "none",
+    action_input: str = "input",
     seed: int | None = None,
     name: str = "critic",
 ) -> keras.Model:
     """Q(s, a): (observation, action) -> one scalar per row, shape (batch, 1).
 
-    As in the DDPG paper, the action joins at the second hidden layer. With
-    ``normalization="batch"`` only the observation and the layer before the
-    action input are normalized (the paper's placement); ``"layer"`` normalizes
-    every hidden layer.
+    ``action_input="input"`` concatenates the action with the observation
+    before the first layer (as TD3, Stable-Baselines3 and CleanRL do);
+    ``"hidden"`` lets the action join at the second hidden layer, as in the
+    DDPG paper. With ``normalization="batch"`` the observation is normalized,
+    and so is the layer before the action input in the paper's placement (or
+    every hidden layer with ``"input"``); ``"layer"`` normalizes every hidden layer.
     """
+    if action_input not in CRITIC_ACTION_INPUTS:
+        raise ValueError(f"action_input must be one of {CRITIC_ACTION_INPUTS}, got {action_input!r}")
     obs = keras.Input(shape=(obs_dim,), name="observation")
     action = keras.Input(shape=(action_dim,), name="action")
     x = _normalize(obs, "batch", "obs") if normalization == "batch" else obs
-    x = layers.Dense(hidden_sizes[0], name="dense_0")(x)
-    x = _normalize(x, normalization, "0")
-    x = layers.Activation("relu", name="relu_0")(x)
-    x = layers.Concatenate(name="join_action")([x, action])
-    for i, units in enumerate(hidden_sizes[1:], start=1):
-        if normalization == "layer":
-            x = layers.Dense(units, name=f"dense_{i}")(x)
-            x = layers.Activation("relu", name=f"relu_{i}")(_normalize(x, "layer", str(i)))
-        else:
-            x = layers.Dense(units, activation="relu", name=f"dense_{i}")(x)
+    if action_input == "input":
+        x = layers.Concatenate(name="join_action")([x, action])
+    for i, units in enumerate(hidden_sizes):
+        x = layers.Dense(units, name=f"dense_{i}")(x)
+        # The paper normalizes only the layer before the action joins; no normalization after it.
+        paper_after_join = action_input == "hidden" and normalization == "batch" and i > 0
+        x = _normalize(x, "none" if paper_after_join else normalization, str(i))
+        x = layers.Activation("relu", name=f"relu_{i}")(x)
+        if action_input == "hidden" and i == 0:
+            x = layers.Concatenate(name="join_action")([x, action])
     q = layers.Dense(1, kernel_initializer=_final_init(seed), name="q")(x)
     return keras.Model([obs, action], q, name=name)

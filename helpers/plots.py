@@ -7,7 +7,7 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from helpers.training import History
+from helpers.loop import History
 
 COURSE_STYLE = {
     "figure.dpi": 100,

@@ -1,0 +1,210 @@
+"""Many seeds as one: weights stacked along a leading seed axis, one compiled call for the whole group.
+
+An algorithm (``helpers.agent.DDPGAgent``, ``helpers.dqn.DQNAgent``) writes its
+update once, for a single seed, as a pure function ``_train_step(state, batch)``
+of tensors: no variable is assigned inside it. ``GroupLearner`` then
+
+* keeps every seed's state (weights, optimizer moments, batch-norm statistics)
+  in ``tf.Variable``\\ s with a leading axis of size ``group_size``;
+* maps ``_train_step`` over that axis with ``tf.vectorized_map``, so each seed
+  gets its own weights and its own batch, and loops over a stack of batches,
+  all inside one XLA-compiled call;
+* maps ``_policy(state, obs)`` the same way, one compiled call per env step
+  for the whole group.
+
+A single run is a group of one, so there is one definition of each algorithm.
+The Keras models are used as pure functions through ``Model.stateless_call``:
+the networks in ``helpers.networks`` stay plain Keras models.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+class UpdateStats(NamedTuple):
+    """Per-update diagnostics, one entry per update that ran (shape (k,), or (group, k) from ``update_group``)."""
+
+    critic_loss: np.ndarray
+    actor_loss: np.ndarray
+    mean_q: np.ndarray
+
+
+class NetWeights(NamedTuple):
+    """The weights of one network: trainable (learned by gradients) and non-trainable (batch-norm statistics)."""
+
+    trainable: list
+    non_trainable: list
+
+
+class PureModel:
+    """A Keras model called as a function of its weights: ``outputs, non_trainable = net(weights, x, training)``.
+
+    The model's own variables are not used; its layers only define the computation.
+    """
+
+    def __init__(self, model: keras.Model):
+        self.model = model
+
+    def weights_of(self, model: keras.Model | None = None) -> NetWeights:
+        """The current weights of ``model`` (default: the wrapped one) as NumPy arrays."""
+        model = model or self.model
+        return NetWeights([v.numpy() for v in model.trainable_variables], [v.numpy() for v in model.non_trainable_variables])
+
+    def __call__(self, weights: NetWeights, inputs, training: bool):
+        outputs, non_trainable = self.model.stateless_call(
+            weights.trainable, weights.non_trainable, inputs, training=training
+        )
+        return outputs, list(non_trainable)
+
+    def load_into_model(self, weights: NetWeights) -> keras.Model:
+        """Copy ``weights`` into the wrapped Keras model and return it (to inspect, save or call it)."""
+        for variable, value in zip(self.model.trainable_variables, weights.trainable):
+            variable.assign(value)
+        for variable, value in zip(self.model.non_trainable_variables, weights.non_trainable):
+            variable.assign(value)
+        return self.model
+
+
+class AdamState(NamedTuple):
+    """Adam's memory for one network: the step count and the first and second moment of every weight."""
+
+    step: tf.Tensor
+    m: list
+    v: list
+
+
+def adam_init(trainable: Sequence[np.ndarray]) -> AdamState:
+    zeros = [np.zeros_like(w) for w in trainable]
+    return AdamState(np.float32(0.0), zeros, [z.copy() for z in zeros])
+
+
+def adam(weights: list, grads: list, state: AdamState, lr: float, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    """One Adam step, the same arithmetic as ``keras.optimizers.Adam`` (a test compares them).
+
+    Returns the new weights and the new ``AdamState``. Each network has its own
+    state, so actor and critic never share moment estimates or a step size.
+    """
+    step = state.step + 1.0
+    m = [mi + (g - mi) * (1.0 - beta_1) for mi, g in zip(state.m, grads)]
+    v = [vi + (tf.square(g) - vi) * (1.0 - beta_2) for vi, g in zip(state.v, grads)]
+    alpha = lr * tf.sqrt(1.0 - beta_2**step) / (1.0 - beta_1**step)
+    new = [w - alpha * mi / (tf.sqrt(vi) + epsilon) for w, mi, vi in zip(weights, m, v)]
+    return new, AdamState(step, m, v)
+
+
+def keep_if(ok, new, old):
+    """``new`` where the scalar ``ok`` is true, else ``old``, for every tensor of two matching structures."""
+    return tf.nest.map_structure(lambda n, o: tf.where(ok, n, o), new, old)
+
+
+def stack_samples(samples: Sequence[tuple]) -> tuple:
+    """Stack per-seed batches (tuples of arrays) along a new leading seed axis."""
+    return tuple(np.stack(parts) for parts in zip(*samples))
+
+
+class GroupLearner:
+    """Base class: a learner whose state is stacked over a group of seeds.
+
+    Subclasses set ``obs_dim`` and ``action_dim`` and define ``_init_state(seed)``
+    (one seed's initial state, a nest of NumPy arrays), ``_train_step(state,
+    batch)`` (one update of one seed: new state, 3 statistics, whether its
+    losses were finite) and ``_policy(state, obs)`` (actions for a batch of
+    observations). Then they call ``_build_group(seeds)``.
+    """
+
+    obs_dim: int
+    action_dim: int
+
+    def _build_group(self, seeds: Sequence[int], initial_states: Sequence | None = None) -> None:
+        self.seeds = tuple(int(s) for s in seeds)
+        if not self.seeds:
+            raise ValueError("a group needs at least one seed")
+        states = initial_states if initial_states is not None else [self._init_state(s) for s in self.seeds]
+        self.state = tf.nest.map_structure(
+            lambda *xs: tf.Variable(np.stack([np.asarray(x) for x in xs]), trainable=False), *states
+        )
+        self._act_fn = None
+        self._update_fn = None
+
+    @property
+    def group_size(self) -> int:
+        return len(self.seeds)
+
+    def seed_state(self, index: int = 0):
+        """The state of the seed at ``index`` in the group, as NumPy arrays."""
+        return tf.nest.map_structure(lambda v: v[index].numpy(), self.state)
+
+    # ----- acting -------------------------------------------------------
+    def _act_graph(self, obs):
+        state = tf.nest.map_structure(tf.convert_to_tensor, self.state)
+        return tf.vectorized_map(lambda args: self._policy(*args), (state, obs))
+
+    def act_group(self, obs: np.ndarray) -> np.ndarray:
+        """Actions of every seed: observations (group, n, obs_dim) -> actions (group, n, action_dim)."""
+        if self._act_fn is None:
+            spec = tf.TensorSpec([self.group_size, None, self.obs_dim], tf.float32)
+            # Calling the concrete function skips tf.function's argument binding, which costs
+            # more than the small forward pass itself.
+            self._act_fn = tf.function(self._act_graph, input_signature=[spec]).get_concrete_function()
+        return self._act_fn(tf.constant(np.asarray(obs, np.float32))).numpy()
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Noise-free action for one observation (obs_dim,) or a batch (n, obs_dim); a group of one only."""
+        if self.group_size != 1:
+            raise ValueError(f"act() is for a group of one; this group has {self.group_size} seeds: "
+                             "use act_group(), or seed_agent(i).act()")
+        obs = np.asarray(obs, dtype=np.float32)
+        if obs.ndim == 1:
+            return self.act_group(obs[None, None])[0, 0]
+        return self.act_group(obs[None])[0]
+
+    # ----- learning -----------------------------------------------------
+    def _update_graph(self, obs, action, reward, next_obs, terminated):
+        """Up to k updates for every seed: inputs are (group, k, batch, ...); stats are (group, k', 3).
+
+        The loop stops after the first update in which any seed's loss was not
+        finite. That seed's state is left as it was before it (``_train_step``
+        keeps it), so no later update trains on garbage.
+        """
+        state = tf.nest.map_structure(tf.convert_to_tensor, self.state)
+        n = tf.shape(obs)[1]
+        stats = tf.TensorArray(tf.float32, size=n, element_shape=[self.group_size, 3])
+
+        def one_update(args):
+            seed_state, batch = args
+            return self._train_step(seed_state, batch)
+
+        def body(i, state, stats, ok):
+            batch = (obs[:, i], action[:, i], reward[:, i], next_obs[:, i], terminated[:, i])
+            state, row, seed_ok = tf.vectorized_map(one_update, (state, batch))
+            return i + 1, state, stats.write(i, row), tf.reduce_all(seed_ok)
+
+        i, state, stats, _ = tf.while_loop(
+            lambda i, state, stats, ok: tf.logical_and(i < n, ok), body, (tf.constant(0), state, stats, True)
+        )
+        tf.nest.map_structure(lambda var, value: var.assign(value), self.state, state)
+        return tf.transpose(stats.stack()[:i], [1, 0, 2])
+
+    def update_group(self, batches) -> UpdateStats:
+        """One update per batch for every seed; ``batches`` has leading axes (group, k, batch_size).
+
+        Returns statistics of shape (group, k'); k' < k means a loss went
+        non-finite in update k' and the loop stopped there.
+        """
+        if self._update_fn is None:
+            shapes = [[self.obs_dim], [self.action_dim], [], [self.obs_dim], []]
+            spec = [tf.TensorSpec([self.group_size, None, None, *s], tf.float32) for s in shapes]
+            # XLA fuses the many small ops of an update (Adam, Polyak, activations) for all seeds at once.
+            self._update_fn = tf.function(self._update_graph, input_signature=spec, jit_compile=True)
+        stats = self._update_fn(*[tf.constant(np.asarray(b, np.float32)) for b in batches]).numpy()
+        return UpdateStats(stats[..., 0], stats[..., 1], stats[..., 2])
+
+    def update(self, batches) -> UpdateStats:
+        """A group of one: one update per batch in a stack with leading axes (k, batch_size)."""
+        stats = self.update_group([np.asarray(b)[None] for b in batches])
+        return UpdateStats(*(s[0] for s in stats))
