@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import colab
+from helpers.tools import colab
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,9 +84,9 @@ def test_every_notebook_has_its_badge_and_colab_cell_first():
     assert len(paths) >= 5
     for path in paths:
         nb = nbformat.read(ROOT / path, as_version=4)
-        assert colab.badge(path) in nb.cells[0].source, f"{path}: run python -m helpers.colab"
+        assert colab.badge(path) in nb.cells[0].source, f"{path}: run python -m helpers.tools.colab"
         first_code = next(c for c in nb.cells if c.cell_type == "code")
-        assert first_code.source == colab.setup_cell(path), f"{path}: run python -m helpers.colab"
+        assert first_code.source == colab.setup_cell(path), f"{path}: run python -m helpers.tools.colab"
 
 
 def test_readme_badges_point_at_the_repository():

@@ -7,7 +7,7 @@ from helpers.config import field_docs
 from helpers.dqn import DQNAgent, DQNConfig, EpsilonGreedy, action_grid, train_dqn
 from helpers.envs import make_env
 from helpers.evaluation import evaluate
-from helpers.training import train_seeds
+from helpers.loop import train_seeds
 
 QUICK = replace(DQNConfig(), bins=5, total_steps=1_500, warmup_steps=500, hidden_sizes=(32, 32), eval_every=500,
                 eval_episodes=2, epsilon_decay_steps=500)

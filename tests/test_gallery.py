@@ -1,9 +1,9 @@
-"""The gallery's index writers, on made-up clips (the real run is `python -m helpers.gallery`)."""
+"""The gallery's index writers, on made-up clips (the real run is `python -m helpers.tools.gallery`)."""
 
 import numpy as np
 import pytest
 
-from helpers import gallery
+from helpers.tools import gallery
 from helpers.video import record_video
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from helpers.plots import plot_learning_curve
-from helpers.training import History
+from helpers.loop import History
 
 
 def fake_history(offset, eval_steps=(100, 200, 300)):

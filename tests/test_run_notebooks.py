@@ -1,6 +1,6 @@
 import nbformat
 
-from helpers.run_notebooks import run_notebook
+from helpers.tools.run_notebooks import run_notebook
 
 
 def test_executes_in_place_with_clean_outputs(tmp_path):

@@ -11,7 +11,7 @@ from helpers.buffer import ReplayBuffer
 from helpers.config import DDPGConfig
 from helpers.envs import make_env
 from helpers.evaluation import evaluate
-from helpers.training import TrainingDivergedError, train
+from helpers.loop import TrainingDivergedError, train
 
 QUICK = replace(DDPGConfig(), total_steps=1_200, warmup_steps=400, eval_every=400, eval_episodes=3)
 

@@ -1,11 +1,16 @@
-"""Speed and learning benchmark over several seeds (a benchmark, not a timed test).
+"""Speed and learning benchmark: one seed alone against a group of seeds, in one run (not a timed test).
 
-    python -m helpers.benchmark                   # seeds 0-4, 10,000 steps each
+    python -m helpers.tools.benchmark                            # seeds 0-9, 10,000 steps, default networks
+    python -m helpers.tools.benchmark --hidden-sizes 256 256 --seeds 0-4
 
-Per seed it reports env steps per second (one gradient update per step,
-evaluations excluded), the first env step at which the 10-episode noise-free
-evaluation reaches the threshold, and the final 100-episode evaluation mean.
-It ends with one JSON line holding the same numbers.
+Both paths use the same settings: one gradient update per env step per seed,
+batch 64. The single path trains the first seed alone; the group path trains
+every seed side by side (``helpers.loop.train_group``). For each it reports
+env steps per second (evaluations excluded, graph compilation included), the
+compile time and where the wall time went (act call, env steps, replay buffer,
+updates). For every seed of the group it reports the final 100-episode
+noise-free evaluation, and for the first seed how far its group run drifted
+from its run alone. The last line is one JSON object with every number.
 """
 
 from __future__ import annotations
@@ -16,107 +21,96 @@ import sys
 from dataclasses import replace
 
 from helpers.config import DDPGConfig
-from helpers.train import OneLineParser, fail, positive_int
+from helpers.train import OneLineParser, fail, parse_seeds, positive_int
 
 
-def first_crossing(steps: list[int], means, threshold: float) -> int | None:
-    """First evaluation step whose mean return is at least ``threshold`` (None if never)."""
-    return next((s for s, m in zip(steps, means) if m >= threshold), None)
-
-
-def time_components(agent, buffer, batch_size: int, update_every: int, repeats: int = 20) -> dict:
-    """Milliseconds per update (inside one compiled call of ``update_every`` updates) and per act call."""
-    import time
-
-    import numpy as np
-
-    agent.update(buffer.sample(batch_size, update_every))  # warm: compiled already, caches hot
-    start = time.perf_counter()
-    for _ in range(repeats):
-        agent.update(buffer.sample(batch_size, update_every))
-    update_ms = (time.perf_counter() - start) * 1e3 / (repeats * update_every)
-    obs = buffer.observations[0]
-    start = time.perf_counter()
-    for _ in range(500):
-        agent.act(obs)
-    act_ms = (time.perf_counter() - start) * 1e3 / 500
-    return {"update_ms": round(update_ms, 3), "act_ms": round(act_ms, 3)}
+def speed_row(label: str, histories) -> dict:
+    h = histories[0]
+    parts = {k: round(1e3 * v / (h.total_steps * h.group_size), 4) for k, v in h.time_s.items() if k != "eval"}
+    return {"path": label, "seeds": h.group_size, "steps_per_s": round(h.steps_per_s * h.group_size, 1),
+            "compile_s": round(h.compile_s, 2), "wall_s": round(h.wall_s, 1), "ms_per_seed_step": parts}
 
 
 def main(argv: list[str] | None = None) -> int:
     defaults = DDPGConfig()
-    parser = OneLineParser(prog="python -m helpers.benchmark", description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="python -m helpers.tools.benchmark", description=__doc__.split("\n")[0])
     parser.add_argument("--env", default=defaults.env_id)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--seeds", nargs="+", default=["0-9"], help="a range such as 0-9, or a list (default: 0-9)")
     parser.add_argument("--steps", type=positive_int, default=defaults.total_steps)
     parser.add_argument("--warmup", type=int, default=defaults.warmup_steps)
-    parser.add_argument("--eval-every", type=positive_int, default=500,
-                        help="env steps between 10-episode evaluations (default: %(default)s)")
-    parser.add_argument("--threshold", type=float, default=-200.0,
-                        help="evaluation return that counts as reached (default: %(default)s)")
+    parser.add_argument("--hidden-sizes", type=positive_int, nargs="+", default=list(defaults.hidden_sizes))
     parser.add_argument("--final-episodes", type=positive_int, default=100)
+    parser.add_argument("--no-single", action="store_true", help="skip the single-seed path")
     args = parser.parse_args(argv)
+    try:
+        seeds = parse_seeds(args.seeds)
+    except ValueError as exc:
+        parser.error(str(exc))
 
     import numpy as np
 
     from helpers.envs import EnvError, make_env
-    from helpers.evaluation import evaluate
-    from helpers.training import make_replay_buffer, train
+    from helpers.evaluation import evaluate_group
+    from helpers.loop import train_group
 
     try:
         make_env(args.env).close()
-        base = replace(defaults, env_id=args.env, total_steps=args.steps, warmup_steps=args.warmup, eval_every=args.eval_every, eval_episodes=10)
+        config = replace(defaults, env_id=args.env, total_steps=args.steps, warmup_steps=args.warmup,
+                         hidden_sizes=tuple(args.hidden_sizes), seed=seeds[0])
     except (EnvError, ValueError) as exc:
         return fail(str(exc))
+    env_fn = lambda: make_env(args.env)  # noqa: E731
 
-    rows = []
-    for seed in args.seeds:
-        config = replace(base, seed=seed)
-        probe = make_env(args.env)
-        buffer = make_replay_buffer(config, probe)  # the very buffer train() would make, kept for timing
-        probe.close()
-        agent, history = train(config, progress=False, buffer=buffer)
-        final = evaluate(agent.act, lambda: make_env(args.env), args.final_episodes)
-        # Timed last: these extra updates change the agent, so nothing is evaluated after them.
-        parts = time_components(agent, buffer, config.batch_size, config.update_every)
-        rows.append({
-            "seed": seed,
-            "steps_per_s": round(history.steps_per_s, 1),
-            "compile_s": round(history.compile_s, 1),
-            **parts,
-            "wall_s": round(history.wall_s, 1),
-            "first_step_at_threshold": first_crossing(history.eval_steps, history.eval_means(), args.threshold),
-            "final_eval_mean": round(float(final.mean()), 1),
-            "final_eval_std": round(float(final.std()), 1),
-        })
-        r = rows[-1]
-        print(f"seed {seed}: {r['steps_per_s']:.0f} steps/s, reached {args.threshold:g} at "
-              f"{r['first_step_at_threshold']}, final {args.final_episodes}-episode eval "
-              f"{r['final_eval_mean']:.1f}", file=sys.stderr, flush=True)
+    rows, alone = [], None
+    if not args.no_single:
+        alone = train_group(config, [seeds[0]], progress=False)
+        rows.append(speed_row("single", alone.histories))
+        print(f"single seed: {rows[-1]['steps_per_s']:.0f} steps/s", file=sys.stderr, flush=True)
+    group = train_group(config, seeds, progress=False)
+    rows.append(speed_row("group", group.histories))
+    print(f"group of {len(seeds)}: {rows[-1]['steps_per_s']:.0f} steps/s", file=sys.stderr, flush=True)
+    finals = evaluate_group(group.agent, env_fn, args.final_episodes)
 
-    header = f"| seed | steps/s | compile s | ms/update | ms/act | first step with 10-ep eval >= {args.threshold:g} | final {args.final_episodes}-ep eval |"
-    print(header)
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    parts = list(rows[-1]["ms_per_seed_step"])
+    print(f"| path | seeds | env steps/s (all seeds) | compile s | {' | '.join(f'ms/step {p}' for p in parts)} |")
+    print("|---|---:|---:|---:|" + "---:|" * len(parts))
     for r in rows:
-        reached = r["first_step_at_threshold"] if r["first_step_at_threshold"] is not None else "never"
-        print(f"| {r['seed']} | {r['steps_per_s']:.0f} | {r['compile_s']:.1f} | {r['update_ms']:.2f} | {r['act_ms']:.2f} | {reached} | {r['final_eval_mean']:.1f} ± {r['final_eval_std']:.1f} |")
-    crossings = [r["first_step_at_threshold"] for r in rows]
+        cells = " | ".join(f"{r['ms_per_seed_step'].get(p, 0):.3f}" for p in parts)
+        print(f"| {r['path']} | {r['seeds']} | {r['steps_per_s']:.0f} | {r['compile_s']:.1f} | {cells} |")
+    print()
+    print(f"| seed | final {args.final_episodes}-episode evaluation |")
+    print("|---:|---:|")
+    for seed, r in zip(seeds, finals):
+        print(f"| {seed} | {r.mean():.1f} ± {r.std():.1f} |")
+
     summary = {
         "env": args.env,
         "steps": args.steps,
-        "seeds": args.seeds,
-        "median_steps_per_s": float(np.median([r["steps_per_s"] for r in rows])),
-        "median_first_step_at_threshold": (
-            float(np.median(crossings)) if all(c is not None for c in crossings) else None
-        ),
-        "worst_final_eval_mean": min(r["final_eval_mean"] for r in rows),
+        "group_size": len(seeds),
+        "seeds": seeds,
+        "hidden_sizes": list(config.hidden_sizes),
+        "batch_size": config.batch_size,
+        "critic_action": config.critic_action,
+        "group_steps_per_s": rows[-1]["steps_per_s"],
+        "compile_s": rows[-1]["compile_s"],
+        "final_eval_mean_per_seed": [round(float(r.mean()), 1) for r in finals],
+        "final_eval_std_per_seed": [round(float(r.std()), 1) for r in finals],
+        "paths": rows,
         "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}",
-        "per_seed": rows,
     }
-    median_crossing = summary["median_first_step_at_threshold"]
-    print(f"| median | {summary['median_steps_per_s']:.0f} | | | | "
-          f"{'never' if median_crossing is None else f'{median_crossing:.0f}'} | "
-          f"worst {summary['worst_final_eval_mean']:.1f} |")
+    if alone is not None:
+        summary["single_steps_per_s"] = rows[0]["steps_per_s"]
+        summary["group_over_single"] = round(rows[1]["steps_per_s"] / rows[0]["steps_per_s"], 2)
+        solo = evaluate_group(alone.agent, env_fn, args.final_episodes)[0]
+        drift = max(float(np.max(np.abs(a - b))) for a, b in zip(
+            alone.agent.seed_state(0).actor.trainable, group.agent.seed_state(0).actor.trainable))
+        summary["first_seed_alone_vs_in_group"] = {
+            "final_eval_mean_alone": round(float(solo.mean()), 1),
+            "final_eval_mean_in_group": round(float(finals[0].mean()), 1),
+            "max_abs_actor_weight_difference": drift,
+        }
+        print(f"\nseed {seeds[0]} alone: final evaluation {solo.mean():.1f}, in the group {finals[0].mean():.1f}; "
+              f"largest actor weight difference {drift:.2g}; group/single speed {summary['group_over_single']:.2f}×")
     print(json.dumps(summary))
     return 0
 

@@ -3,7 +3,7 @@
 The repository URL lives here and only here. The notebooks' Colab cells and
 badges, and the badges in README.md, are written from it:
 
-    python -m helpers.colab        # after changing REPO_URL (for a fork), or adding a notebook
+    python -m helpers.tools.colab        # after changing REPO_URL (for a fork), or adding a notebook
 
 On Colab, the first code cell clones the repository, installs what Colab lacks
 from ``requirements-colab.txt`` (Colab already has Jupyter, and TensorFlow,
@@ -23,7 +23,7 @@ COLAB_REQUIREMENTS = "requirements-colab.txt"
 """What Colab lacks: requirements.txt minus Jupyter and the test tools."""
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 SETUP_MARKER = "# Colab setup."
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _owner_and_name(url: str = REPO_URL) -> str:
@@ -58,7 +58,7 @@ def setup_cell(notebook: str | Path, url: str = REPO_URL) -> str:
     root = colab_clone_dir(url)
     folder = Path(notebook).parent.as_posix()
     return f'''{SETUP_MARKER} On Google Colab this cell fetches the course and installs what Colab
-# lacks; anywhere else it does nothing. Written by `python -m helpers.colab` (edit REPO_URL there).
+# lacks; anywhere else it does nothing. Written by `python -m helpers.tools.colab` (edit REPO_URL there).
 import sys
 
 if "google.colab" in sys.modules:

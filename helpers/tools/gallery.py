@@ -1,6 +1,6 @@
 """The video gallery: curated recordings from fixed seeds, made by one command.
 
-    python -m helpers.gallery            # about 2 minutes on a 2-core CPU
+    python -m helpers.tools.gallery            # about 2 minutes on a 2-core CPU
 
 It writes ``videos/gallery/``:
 
@@ -25,8 +25,8 @@ from pathlib import Path
 
 from helpers.config import DDPGConfig
 
-ROOT = Path(__file__).resolve().parent.parent
-COMMAND = "python -m helpers.gallery"
+ROOT = Path(__file__).resolve().parents[2]
+COMMAND = "python -m helpers.tools.gallery"
 PENDULUM = DDPGConfig()
 """The main job's settings: Pendulum-v1, seed 0, 10,000 steps, 256-256 networks."""
 SNAPSHOTS = (2_000, 3_000, 5_000)
@@ -38,7 +38,7 @@ EVAL_EPISODES = 100
 """Noise-free evaluation episodes per filmed policy (fixed start states, as everywhere)."""
 MAX_GIF_FRAMES = 160
 """GIFs keep at most this many frames (every n-th), to stay small."""
-GALLERY_START, GALLERY_END = "<!-- gallery: written by python -m helpers.gallery -->", "<!-- /gallery -->"
+GALLERY_START, GALLERY_END = "<!-- gallery: written by python -m helpers.tools.gallery -->", "<!-- /gallery -->"
 
 
 @dataclass
@@ -75,7 +75,7 @@ def pendulum_clips(out: Path, progress: bool) -> list[Clip]:
     """The main job's run, filmed before, during and after training."""
     from helpers.agent import DDPGAgent
     from helpers.envs import make_env, seed_everything
-    from helpers.training import train
+    from helpers.loop import train
 
     config = PENDULUM
     env_fn = partial(make_env, config.env_id)
@@ -105,7 +105,7 @@ def pendulum_clips(out: Path, progress: bool) -> list[Clip]:
 def mountain_car_clips(out: Path, progress: bool) -> list[Clip]:
     """Notebook 04's MountainCar arm, one seed, trained with OU and with Gaussian noise."""
     from helpers.envs import make_env
-    from helpers.training import train
+    from helpers.loop import train
 
     env_fn = partial(make_env, MOUNTAIN_CAR.env_id)
     shows = {"ou": "trained with OU noise: it rocks back and forth to gain momentum and reaches the flag",

@@ -1,7 +1,7 @@
 """Execute notebooks top to bottom in place and store clean, diff-friendly outputs.
 
-    python -m helpers.run_notebooks notebooks/05_ddpg.ipynb
-    python -m helpers.run_notebooks notebooks/*.ipynb
+    python -m helpers.tools.run_notebooks notebooks/05_ddpg.ipynb
+    python -m helpers.tools.run_notebooks notebooks/*.ipynb
 
 Each notebook runs in a fresh kernel from its own folder. Afterwards every
 progress bar's carriage-return updates collapse to their final line, and no
@@ -33,7 +33,7 @@ def run_notebook(path: Path, timeout: int = 900) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.run_notebooks", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m helpers.tools.run_notebooks", description=__doc__.split("\n")[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     args = parser.parse_args(argv)
     from nbclient.exceptions import CellExecutionError
