@@ -84,3 +84,49 @@ def scaled_env_fn(env_id: str, scale) -> EnvFactory:
         return gym.wrappers.TransformObservation(env, lambda obs: (obs * scale).astype(np.float32), box)
 
     return make
+
+
+class MultiPendulumEnv(gym.Env):
+    """``n`` independent pendulums, each Pendulum-v1's physics, driven by one n-dimensional torque.
+
+    The observation concatenates each pendulum's (cos angle, sin angle, angular
+    velocity); the reward is the sum of the pendulums' Pendulum-v1 rewards, so a
+    policy that is good for one pendulum and applied to each scores about ``n``
+    times its Pendulum-v1 return. It is a task whose action dimension can be
+    dialled, cheap enough to train many seeds: register it as
+    ``MultiPendulum-v0`` (two pendulums, 200 steps), or make it with ``n=...``.
+    """
+
+    metadata = {"render_modes": []}
+    MAX_SPEED, MAX_TORQUE, DT, G, M, L = 8.0, 2.0, 0.05, 10.0, 1.0, 1.0
+
+    def __init__(self, n: int = 2, render_mode: str | None = None):
+        if n < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        self.n = int(n)
+        high = np.tile(np.array([1.0, 1.0, self.MAX_SPEED], np.float32), self.n)
+        self.observation_space = gym.spaces.Box(-high, high, dtype=np.float32)
+        self.action_space = gym.spaces.Box(-self.MAX_TORQUE, self.MAX_TORQUE, shape=(self.n,), dtype=np.float32)
+        self.render_mode = render_mode
+
+    def reset(self, *, seed: int | None = None, options=None):
+        super().reset(seed=seed)
+        self.theta = self.np_random.uniform(-np.pi, np.pi, self.n)
+        self.theta_dot = self.np_random.uniform(-1.0, 1.0, self.n)
+        return self._obs(), {}
+
+    def step(self, action):
+        u = np.clip(np.asarray(action, np.float64), -self.MAX_TORQUE, self.MAX_TORQUE)
+        upright = (self.theta + np.pi) % (2 * np.pi) - np.pi  # angle from upright, in [-pi, pi)
+        cost = upright**2 + 0.1 * self.theta_dot**2 + 0.001 * u**2
+        accel = 3 * self.G / (2 * self.L) * np.sin(self.theta) + 3.0 / (self.M * self.L**2) * u
+        self.theta_dot = np.clip(self.theta_dot + accel * self.DT, -self.MAX_SPEED, self.MAX_SPEED)
+        self.theta = self.theta + self.theta_dot * self.DT
+        return self._obs(), -float(cost.sum()), False, False, {}
+
+    def _obs(self) -> np.ndarray:
+        return np.stack([np.cos(self.theta), np.sin(self.theta), self.theta_dot], axis=1).reshape(-1).astype(np.float32)
+
+
+if "MultiPendulum-v0" not in gym.registry:
+    gym.register("MultiPendulum-v0", entry_point=MultiPendulumEnv, max_episode_steps=200, kwargs={"n": 2})

@@ -176,13 +176,14 @@ class RunLog:
         yield
         self.time_s[part] += time.perf_counter() - t0
 
-    def check_finite(self, what: str, values: np.ndarray, step: int) -> None:
-        """Stop the run, naming the first seed whose ``values`` row holds a NaN or inf."""
+    def check_finite(self, what: str, values: np.ndarray, step: int, taken: int) -> None:
+        """Stop the run, naming the first seed whose ``values`` row holds a NaN or inf; ``taken`` env steps
+        were completed."""
         rows = np.asarray(values, dtype=np.float64).reshape(len(self.seeds), -1)
         bad = ~np.isfinite(rows).all(axis=1)
         if bad.any():
             i = int(np.argmax(bad))
-            self.fail(f"the {what} became non-finite ({rows[i].tolist()})", i, step)
+            self.fail(f"the {what} became non-finite ({rows[i].tolist()})", i, step, taken)
 
     def end_episodes(self, step: int, reward: np.ndarray, done: np.ndarray) -> np.ndarray:
         """Add this step's rewards; return the indices of the seeds whose episode just ended."""
@@ -209,7 +210,7 @@ class RunLog:
         if bad.any():
             i, k = np.argwhere(bad)[0]
             self.fail(f"a loss became non-finite (critic loss {losses[i, k, 0]:.4g}, actor loss "
-                      f"{losses[i, k, 1]:.4g})", int(i), first + int(k))
+                      f"{losses[i, k, 1]:.4g})", int(i), first + int(k), step)
 
     def record_eval(self, step: int, returns: np.ndarray) -> None:
         for h, r in zip(self.histories, returns):
@@ -227,7 +228,7 @@ class RunLog:
 
     def finish(self) -> list[History]:
         """Close the bar and fill in the totals of every history."""
-        self.bar.update(self.step - self.bar.n)
+        self.bar.update(max(self.step - self.bar.n, 0))
         self.bar.close()
         wall = time.perf_counter() - self.start
         for h in self.histories:
@@ -238,7 +239,8 @@ class RunLog:
             h.time_s = {k: round(v, 3) for k, v in self.time_s.items()}
         return self.histories
 
-    def fail(self, what: str, index: int, step: int):
+    def fail(self, what: str, index: int, step: int, taken: int):
+        self.step = taken
         histories = self.finish()
         seed = self.seeds[index]
         raise TrainingDivergedError(f"seed {seed}: {what} at env step {step}; training stopped", seed, step,
@@ -288,10 +290,10 @@ def train_group(
         for step in range(1, config.total_steps + 1):
             with log.clock("act"):
                 action = explorer(obs, step)  # a = mu(s) + noise, for every seed
-            log.check_finite("action", action, step)
+            log.check_finite("action", action, step, taken=step - 1)
             with log.clock("env"):
                 next_obs, reward, terminated, truncated = envs.step(action)
-            log.check_finite("observation or reward", np.column_stack([next_obs, reward]), step)
+            log.check_finite("observation or reward", np.column_stack([next_obs, reward]), step, taken=step)
             with log.clock("buffer"):
                 for i, buffer in enumerate(buffers):
                     # Store `terminated` only: a truncated episode's last state still has a future.

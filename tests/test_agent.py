@@ -1,5 +1,6 @@
 from dataclasses import replace
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -7,14 +8,13 @@ import tensorflow as tf
 from helpers.agent import DDPGAgent, soft_update
 from helpers.buffer import ReplayBufferSamples
 from helpers.config import DDPGConfig
-from helpers.envs import seed_everything
+from helpers.group import adam, adam_init
 
 SMALL = replace(DDPGConfig(), hidden_sizes=(32, 32), batch_size=16)
 
 
 def make_agent(config=SMALL, low=(-2.0,), high=(2.0,), obs_dim=3, seed=0):
-    seed_everything(seed)
-    return DDPGAgent(obs_dim, low, high, config)
+    return DDPGAgent(obs_dim, low, high, replace(config, seed=seed))
 
 
 def random_batches(n, batch=16, obs_dim=3, action_dim=1, seed=0, terminated=0.0):
@@ -26,35 +26,49 @@ def random_batches(n, batch=16, obs_dim=3, action_dim=1, seed=0, terminated=0.0)
     )
 
 
-def weights(model):
-    return [w.numpy().copy() for w in model.weights]
+def weights(agent, name, index=0):
+    return [w.numpy().copy() for w in agent.network(name, index).weights]
 
 
-def test_targets_start_equal_and_optimizers_are_separate():
+def test_targets_start_equal_and_adam_states_are_separate():
     agent = make_agent()
-    for t, s in zip(weights(agent.target_actor), weights(agent.actor)):
+    for t, s in zip(weights(agent, "target_actor"), weights(agent, "actor")):
         np.testing.assert_array_equal(t, s)
-    for t, s in zip(weights(agent.target_critic), weights(agent.critic)):
+    for t, s in zip(weights(agent, "target_critic"), weights(agent, "critic")):
         np.testing.assert_array_equal(t, s)
-    assert agent.actor_optimizer is not agent.critic_optimizer
-    assert float(agent.actor_optimizer.learning_rate) == pytest.approx(SMALL.actor_lr)
-    assert float(agent.critic_optimizer.learning_rate) == pytest.approx(SMALL.critic_lr)
+    state = agent.seed_state(0)
+    assert len(state.actor_adam.m) == len(state.actor.trainable)
+    assert len(state.critic_adam.m) == len(state.critic.trainable)
+
+
+def test_adam_matches_keras_adam():
+    """The hand-written Adam of the compiled update does what keras.optimizers.Adam does."""
+    rng = np.random.default_rng(0)
+    variables = [tf.Variable(rng.normal(size=(3, 2)).astype(np.float32)), tf.Variable(np.zeros(2, np.float32))]
+    ours, state = [v.numpy() for v in variables], adam_init([v.numpy() for v in variables])
+    optimizer = keras.optimizers.Adam(0.01)
+    for _ in range(5):
+        grads = [rng.normal(size=v.shape).astype(np.float32) for v in variables]
+        optimizer.apply_gradients(zip([tf.constant(g) for g in grads], variables))
+        ours, state = adam(ours, grads, state, 0.01)
+    for mine, theirs in zip(ours, variables):
+        np.testing.assert_allclose(mine, theirs.numpy(), rtol=1e-5, atol=1e-7)
 
 
 def test_soft_update_is_the_polyak_formula():
-    target = [tf.Variable([1.0, 2.0]), tf.Variable([[0.0]])]
-    source = [tf.Variable([3.0, -2.0]), tf.Variable([[10.0]])]
-    soft_update(target, source, 0.25)
-    np.testing.assert_allclose(target[0].numpy(), [0.25 * 3 + 0.75 * 1, 0.25 * -2 + 0.75 * 2])
-    np.testing.assert_allclose(target[1].numpy(), [[2.5]])
+    target = [np.array([1.0, 2.0]), np.array([[0.0]])]
+    source = [np.array([3.0, -2.0]), np.array([[10.0]])]
+    new = soft_update(target, source, 0.25)
+    np.testing.assert_allclose(new[0], [0.25 * 3 + 0.75 * 1, 0.25 * -2 + 0.75 * 2])
+    np.testing.assert_allclose(new[1], [[2.5]])
 
 
 def test_one_update_moves_targets_by_exactly_tau():
     agent = make_agent(replace(SMALL, tau=0.1))
-    before = weights(agent.target_actor) + weights(agent.target_critic)
+    before = weights(agent, "target_actor") + weights(agent, "target_critic")
     agent.update(random_batches(1))
-    online = weights(agent.actor) + weights(agent.critic)
-    after = weights(agent.target_actor) + weights(agent.target_critic)
+    online = weights(agent, "actor") + weights(agent, "critic")
+    after = weights(agent, "target_actor") + weights(agent, "target_critic")
     assert any(not np.array_equal(a, b) for a, b in zip(after, before))
     for new, old, theta in zip(after, before, online):
         np.testing.assert_allclose(new, 0.1 * theta + 0.9 * old, rtol=1e-6, atol=1e-7)
@@ -64,12 +78,14 @@ def test_truncated_is_bootstrapped_and_terminated_is_not():
     agent = make_agent()
     b = random_batches(1)
     reward, next_obs = b.rewards[0], tf.constant(b.next_observations[0])
-    next_q = agent.target_critic([next_obs, agent.target_actor(next_obs)]).numpy()[:, 0]
+    target_actor, target_critic = agent.network("target_actor"), agent.network("target_critic")
+    next_q = target_critic([next_obs, target_actor(next_obs)]).numpy()[:, 0]
+    state = agent.seed_state(0)
     # A truncated transition is stored with terminated = 0 and keeps gamma * Q'.
-    y_truncated = agent.td_target(reward, next_obs, np.zeros_like(reward)).numpy()
+    y_truncated = agent.td_target(state, reward, next_obs, np.zeros_like(reward)).numpy()
     np.testing.assert_allclose(y_truncated, reward + SMALL.gamma * next_q, rtol=1e-5, atol=1e-6)
     # A terminated one has no future: the target is the reward alone.
-    y_terminated = agent.td_target(reward, next_obs, np.ones_like(reward)).numpy()
+    y_terminated = agent.td_target(state, reward, next_obs, np.ones_like(reward)).numpy()
     np.testing.assert_allclose(y_terminated, reward, rtol=1e-6)
     assert not np.allclose(y_truncated, y_terminated)
 
@@ -88,8 +104,9 @@ def test_actor_climbs_the_critic():
     one = random_batches(1)
     stats = agent.update(ReplayBufferSamples(*[np.repeat(x, 300, axis=0) for x in one]))
     obs, stored = tf.constant(one.observations[0]), tf.constant(one.actions[0])
-    q_policy = agent.critic([obs, agent.actor(obs)]).numpy().mean()
-    q_stored = agent.critic([obs, stored]).numpy().mean()
+    actor, critic = agent.network("actor"), agent.network("critic")
+    q_policy = critic([obs, actor(obs)]).numpy().mean()
+    q_stored = critic([obs, stored]).numpy().mean()
     # Minimizing -Q(s, mu(s)) moves the actor to actions the critic rates above the replayed ones.
     assert q_policy > q_stored
     assert stats.actor_loss[-1] < stats.actor_loss[0]
@@ -102,7 +119,7 @@ def test_update_stops_at_a_non_finite_loss():
     stats = agent.update(b)
     assert len(stats.critic_loss) == 3 and np.isnan(stats.critic_loss[-1])
     # The poisoned update was not applied: the weights are still finite.
-    assert all(np.all(np.isfinite(w)) for w in weights(agent.actor) + weights(agent.critic))
+    assert all(np.all(np.isfinite(w)) for w in weights(agent, "actor") + weights(agent, "critic"))
 
 
 def test_act_shapes_and_bounds():
@@ -111,6 +128,13 @@ def test_act_shapes_and_bounds():
     many = agent.act(np.random.default_rng(0).normal(size=(7, 4)))
     assert one.shape == (2,) and many.shape == (7, 2)
     assert np.all(many >= [-0.5, 0.0]) and np.all(many <= [0.5, 1.0])
+
+
+@pytest.mark.parametrize("critic_action", ["input", "hidden"])
+def test_several_action_dimensions_train(critic_action):
+    agent = make_agent(replace(SMALL, critic_action=critic_action), low=(-1.0, -1.0, 0.0), high=(1.0, 1.0, 2.0))
+    stats = agent.update(random_batches(20, action_dim=3))
+    assert np.all(np.isfinite(stats.critic_loss)) and agent.act(np.zeros(3)).shape == (3,)
 
 
 def test_save_and_load_round_trip(tmp_path):
@@ -122,16 +146,17 @@ def test_save_and_load_round_trip(tmp_path):
     assert not np.array_equal(fresh.act(obs), agent.act(obs))
     fresh.load(tmp_path)
     np.testing.assert_array_equal(fresh.act(obs), agent.act(obs))
-    for a, b in zip(weights(fresh.target_critic), weights(agent.target_critic)):
+    for a, b in zip(weights(fresh, "target_critic"), weights(agent, "target_critic")):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(FileNotFoundError):
         fresh.load(tmp_path / "missing")
 
 
-def test_same_seed_same_network():
-    a, b = make_agent(seed=5), make_agent(seed=5)
+def test_same_seed_same_network_and_other_seeds_differ():
+    a, b, c = make_agent(seed=5), make_agent(seed=5), make_agent(seed=6)
     obs = np.ones((3, 3), np.float32)
     np.testing.assert_array_equal(a.act(obs), b.act(obs))
+    assert not np.array_equal(a.act(obs), c.act(obs))
 
 
 def test_batch_norm_agent_updates_and_targets_track_running_statistics():
@@ -139,7 +164,14 @@ def test_batch_norm_agent_updates_and_targets_track_running_statistics():
     b = random_batches(3)
     b = b._replace(observations=b.observations * 10 + 5)  # far from the initial running mean 0
     agent.update(b)
-    online = agent.actor.get_layer("bn_obs").moving_mean.numpy()
-    target = agent.target_actor.get_layer("bn_obs").moving_mean.numpy()
+    online = agent.network("actor").get_layer("bn_obs").moving_mean.numpy()
+    target = agent.network("target_actor").get_layer("bn_obs").moving_mean.numpy()
     assert np.all(online != 0)
     assert np.all(target != 0) and not np.allclose(target, online)  # moved part of the way
+
+
+def test_act_refuses_a_group_with_a_clear_message():
+    agent = DDPGAgent(3, [-2.0], [2.0], SMALL, seeds=[0, 1])
+    with pytest.raises(ValueError, match="group of one"):
+        agent.act(np.zeros(3))
+    assert agent.act_group(np.zeros((2, 5, 3))).shape == (2, 5, 1)

@@ -7,16 +7,15 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from helpers.buffer import ReplayBuffer
 from helpers.config import DDPGConfig
 from helpers.envs import make_env
 from helpers.evaluation import evaluate
-from helpers.loop import TrainingDivergedError, train
+from helpers.loop import TrainingDivergedError, train, train_group
 
 QUICK = replace(DDPGConfig(), total_steps=1_200, warmup_steps=400, eval_every=400, eval_episodes=3)
 
 
-def test_ddpg_learns_pendulum():
+def test_ddpg_learns_pendulum_and_a_two_action_task():
     """Conservative: an untrained actor scores about -1,200; after 4,000 steps DDPG is far better."""
     config = replace(DDPGConfig(), total_steps=4_000, eval_every=2_000, eval_episodes=5)
     agent, history = train(config, progress=False)
@@ -48,8 +47,7 @@ def test_same_seed_same_history_even_with_an_on_step_hook_that_evaluates():
 
 
 def test_pendulum_truncations_are_stored_as_not_terminal():
-    buffer = ReplayBuffer(10_000, 3, 1, np.random.default_rng(0))
-    train(replace(QUICK, eval_every=0), progress=False, buffer=buffer)
+    buffer = train_group(replace(QUICK, eval_every=0), progress=False).buffers[0]
     assert len(buffer) == QUICK.total_steps
     assert buffer.terminated[: len(buffer)].sum() == 0  # 6 episodes ended, all by truncation
 
@@ -65,9 +63,8 @@ def test_terminations_are_stored_and_training_works_on_other_bounds(point_mass):
             seen.append(out[2])
             return out
 
-    buffer = ReplayBuffer(10_000, 2, 2, np.random.default_rng(0))
     config = replace(QUICK, total_steps=1_500, noise="ou", noise_sigma=0.5, eval_every=0, hidden_sizes=(64, 64))
-    agent, history = train(config, env_fn=lambda **kw: Spy(point_mass(**kw)), progress=False, buffer=buffer)
+    agent, _, (buffer,) = train_group(config, env_fn=lambda **kw: Spy(point_mass(**kw)), progress=False)
     np.testing.assert_array_equal(buffer.terminated[: len(buffer)], np.array(seen, np.float32))
     assert 0 < sum(seen) < len(seen)
     actions = agent.act(np.random.default_rng(0).normal(size=(100, 2)))
@@ -80,21 +77,22 @@ def test_other_gravity_trains():
 
 
 def test_a_diverging_loss_stops_training_at_its_update(monkeypatch):
-    from helpers.agent import DDPGAgent, UpdateStats
+    from helpers.agent import DDPGAgent
+    from helpers.group import UpdateStats
 
-    real_update = DDPGAgent.update
+    real_update = DDPGAgent.update_group
 
     def poisoned(self, batches):
         stats = real_update(self, batches)
-        if len(stats.critic_loss) == QUICK.update_every and self.poison_next:
+        if stats.critic_loss.shape[1] == QUICK.update_every and self.poison_next:
             self.poison_next = False
-            stats.critic_loss[7] = np.inf  # as if the 8th update of this phase diverged
-            return UpdateStats(stats.critic_loss[:8], stats.actor_loss[:8], stats.mean_q[:8])
+            stats.critic_loss[0, 7] = np.inf  # as if the 8th update of this phase diverged
+            return UpdateStats(*(s[:, :8] for s in stats))
         return stats
 
-    monkeypatch.setattr(DDPGAgent, "update", poisoned)
+    monkeypatch.setattr(DDPGAgent, "update_group", poisoned)
     monkeypatch.setattr(DDPGAgent, "poison_next", True, raising=False)
-    with pytest.raises(TrainingDivergedError, match=r"non-finite \(critic loss inf.* at env step 408") as info:
+    with pytest.raises(TrainingDivergedError, match=r"seed 0: a loss .*critic loss inf.* at env step 408") as info:
         train(replace(QUICK, eval_every=0), progress=False)
     # First phase: steps 401-450 (warm-up ends at 400); its 8th update belongs to step 408.
     assert info.value.step == 408 and info.value.history.total_steps == 450
@@ -114,6 +112,6 @@ def test_nan_stops_training_with_the_step_and_keeps_the_history(point_mass):
     config = replace(QUICK, eval_every=0)
     with pytest.raises(TrainingDivergedError, match="at env step 700") as info:
         train(config, env_fn=lambda **kw: point_mass(nan_at=700, **kw), progress=False)
-    assert info.value.step == 700
+    assert info.value.step == 700 and info.value.seed == QUICK.seed
     assert info.value.history.total_steps == 700
     assert len(info.value.history.episode_returns) > 0
