@@ -12,6 +12,7 @@ import itertools
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers

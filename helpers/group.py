@@ -53,7 +53,8 @@ class PureModel:
     def weights_of(self, model: keras.Model | None = None) -> NetWeights:
         """The current weights of ``model`` (default: the wrapped one) as NumPy arrays."""
         model = model or self.model
-        return NetWeights([v.numpy() for v in model.trainable_variables], [v.numpy() for v in model.non_trainable_variables])
+        return NetWeights([v.numpy() for v in model.trainable_variables],
+                          [v.numpy() for v in model.non_trainable_variables])
 
     def __call__(self, weights: NetWeights, inputs, training: bool):
         outputs, non_trainable = self.model.stateless_call(
@@ -189,7 +190,9 @@ class GroupLearner:
             lambda i, state, stats, ok: tf.logical_and(i < n, ok), body, (tf.constant(0), state, stats, True)
         )
         tf.nest.map_structure(lambda var, value: var.assign(value), self.state, state)
-        return tf.transpose(stats.stack()[:i], [1, 0, 2])
+        # All n rows come back (rows after a stop stay zero) with the count of updates that ran:
+        # a dynamic slice inside XLA would need shapes it cannot always compile.
+        return tf.transpose(stats.stack(), [1, 0, 2]), i
 
     def update_group(self, batches) -> UpdateStats:
         """One update per batch for every seed; ``batches`` has leading axes (group, k, batch_size).
@@ -202,7 +205,8 @@ class GroupLearner:
             spec = [tf.TensorSpec([self.group_size, None, None, *s], tf.float32) for s in shapes]
             # XLA fuses the many small ops of an update (Adam, Polyak, activations) for all seeds at once.
             self._update_fn = tf.function(self._update_graph, input_signature=spec, jit_compile=True)
-        stats = self._update_fn(*[tf.constant(np.asarray(b, np.float32)) for b in batches]).numpy()
+        stats, ran = self._update_fn(*[tf.constant(np.asarray(b, np.float32)) for b in batches])
+        stats = stats.numpy()[:, : int(ran)]
         return UpdateStats(stats[..., 0], stats[..., 1], stats[..., 2])
 
     def update(self, batches) -> UpdateStats:

@@ -278,7 +278,8 @@ def train_group(
     the training envs or the noise, so the run stays the same.
     """
     env_fn = env_fn or partial(make_env, config.env_id)
-    envs = GroupEnvs(env_fn, agent.seeds if agent is not None else (list(seeds) if seeds is not None else [config.seed]))
+    seeds = agent.seeds if agent is not None else (list(seeds) if seeds is not None else [config.seed])
+    envs = GroupEnvs(env_fn, seeds)
     agent = agent or DDPGAgent.for_env(envs.envs[0], config, envs.seeds)
     check_agent(agent, config, envs)
     buffers = [make_replay_buffer(replace(config, seed=s), envs.envs[0]) for s in agent.seeds]

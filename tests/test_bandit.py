@@ -45,7 +45,8 @@ def test_variance_falls_as_one_over_n_and_reinforce_grows_as_sigma_shrinks():
     _, v100 = estimator_spread(dpg, BANDIT, THETA, 100, 3000, rng)
     assert v10 / v100 == pytest.approx(10, rel=0.2)
     _, wide = estimator_spread(lambda s: reinforce_estimate(BANDIT, THETA, s, 1.0, rng), BANDIT, THETA, 100, 3000, rng)
-    _, narrow = estimator_spread(lambda s: reinforce_estimate(BANDIT, THETA, s, 0.1, rng), BANDIT, THETA, 100, 3000, rng)
+    _, narrow = estimator_spread(lambda s: reinforce_estimate(BANDIT, THETA, s, 0.1, rng), BANDIT, THETA, 100, 3000,
+                                 rng)
     assert narrow > 10 * wide > 10 * v100
 
 

@@ -76,13 +76,56 @@ def test_training_results_survive_a_missing_moviepy(tmp_path):
     assert "video_error" in summary and (out / "learning_curve.png").exists()
 
 
-def test_benchmark_prints_a_table_and_one_json_line():
-    result = run("helpers.benchmark", "--seeds", "0", "--steps", "600", "--warmup", "300",
-                 "--eval-every", "300", "--final-episodes", "2")
+def test_benchmark_measures_single_and_group_and_ends_with_one_json_line():
+    result = run("helpers.tools.benchmark", "--seeds", "0-2", "--steps", "600", "--warmup", "300",
+                 "--hidden-sizes", "16", "16", "--final-episodes", "2")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert lines[0].startswith("| seed | steps/s")
+    assert lines[0].startswith("| path | seeds | env steps/s")
     data = json.loads(lines[-1])
-    row = data["per_seed"][0]
-    assert row["seed"] == 0 and row["steps_per_s"] > 0 and "first_step_at_threshold" in row
-    assert "final_eval_mean" in row
+    for key in ("single_steps_per_s", "group_steps_per_s", "group_size", "hidden_sizes", "batch_size", "compile_s"):
+        assert key in data, key
+    assert data["group_size"] == 3 and data["hidden_sizes"] == [16, 16] and data["batch_size"] == 64
+    assert len(data["final_eval_mean_per_seed"]) == 3
+    assert set(data["paths"][1]["ms_per_seed_step"]) >= {"act", "env", "buffer", "update"}
+
+
+def test_train_seeds_writes_a_folder_per_seed_and_an_aggregate_summary(tmp_path):
+    out = tmp_path / "group"
+    result = run("helpers.train", *SHORT, "--seeds", "0", "2-3", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seeds"] == [0, 2, 3] and summary["eval_episodes"] == 2
+    assert len(summary["eval_mean_per_seed"]) == 3 and summary["steps_per_s"] > 0
+    assert summary["filmed_seed"] == 0 and "filmed seed 0" in result.stdout
+    for seed in (0, 2, 3):
+        assert json.loads((out / f"seed{seed}" / "summary.json").read_text())["seed"] == seed
+        assert f"| {seed} | " in result.stdout  # the per-seed table
+    assert (out / "seed0" / "trained.mp4").exists() and not (out / "seed2" / "trained.mp4").exists()
+
+
+@pytest.mark.parametrize(
+    "seeds, words",
+    [
+        ([], "expected at least one argument"),
+        (["-1"], "neither a seed"),
+        (["1", "1"], "more than once"),
+        (["0-3", "2"], "more than once"),
+        (["5-2"], "ends before it starts"),
+        (["1-"], "neither a seed"),
+        (["a-b"], "neither a seed"),
+    ],
+)
+def test_bad_seeds_give_one_line_and_nonzero_exit(seeds, words):
+    result = run("helpers.train", "--seeds", *seeds, "--no-video")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], result.stderr
+
+
+def test_parse_seeds_ranges_and_lists():
+    from helpers.train import parse_seeds
+
+    assert parse_seeds(["0-9"]) == list(range(10))
+    assert parse_seeds(["0", "3", "7"]) == [0, 3, 7]
+    assert parse_seeds(["4-5", "1"]) == [4, 5, 1]

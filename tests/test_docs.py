@@ -5,8 +5,8 @@ import json
 import re
 from pathlib import Path
 
-from helpers import colab
 from helpers.config import DDPGConfig
+from helpers.tools import colab
 
 ROOT = Path(__file__).resolve().parent.parent
 VIDEOS = ROOT / "videos"

@@ -35,7 +35,7 @@ def test_config_validation_and_docs():
 def test_epsilon_schedule_and_greedy_actions_are_on_the_grid():
     env = make_env("Pendulum-v1")
     agent = DQNAgent.for_env(env, QUICK)
-    explorer = EpsilonGreedy(agent, QUICK, np.random.default_rng(0))
+    explorer = EpsilonGreedy(agent, QUICK)
     assert explorer.epsilon(1) == 1.0 and explorer.epsilon(500) == 1.0
     assert explorer.epsilon(750) == pytest.approx(1 - 0.5 * 0.95)
     assert explorer.epsilon(10_000) == pytest.approx(0.05)
@@ -51,17 +51,17 @@ def test_td_target_bootstraps_truncation_and_update_moves_target_by_tau():
     rng = np.random.default_rng(0)
     obs = rng.normal(size=(1, 16, 3)).astype(np.float32)
     actions = agent.grid[rng.integers(len(agent.grid), size=(1, 16))]
-    before = [w.numpy().copy() for w in agent.target_q.weights]
+    before = agent.seed_state(0).target_q.trainable
     stats = agent.update((obs, actions, rng.normal(size=(1, 16)).astype(np.float32), obs,
                           np.zeros((1, 16), np.float32)))
     assert len(stats.critic_loss) == 1 and np.isfinite(stats.critic_loss[0])
-    for new, old, theta in zip(agent.target_q.weights, before, agent.q.weights):
-        np.testing.assert_allclose(new.numpy(), 0.2 * theta.numpy() + 0.8 * old, rtol=1e-6, atol=1e-7)
+    after = agent.seed_state(0)
+    for new, old, theta in zip(after.target_q.trainable, before, after.q.trainable):
+        np.testing.assert_allclose(new, 0.2 * theta + 0.8 * old, rtol=1e-6, atol=1e-7)
 
 
 def test_dqn_trains_through_the_shared_loop_deterministically():
-    _, a = train_dqn(QUICK, progress=False)
-    _, b = train_dqn(QUICK, progress=False)
+    (a,), (b,) = train_dqn(QUICK, progress=False).histories, train_dqn(QUICK, progress=False).histories
     assert a.episode_returns == b.episode_returns and a.critic_loss == b.critic_loss
     assert len(a.critic_loss) == QUICK.total_steps - QUICK.warmup_steps
     runs = train_seeds(replace(QUICK, total_steps=1_000, eval_every=0), [0], trainer=train_dqn)
@@ -71,7 +71,7 @@ def test_dqn_trains_through_the_shared_loop_deterministically():
 def test_dqn_learns_pendulum_with_coarse_bins():
     config = replace(QUICK, total_steps=4_000, warmup_steps=1_000, epsilon_decay_steps=2_000, hidden_sizes=(64, 64),
                      eval_every=0)
-    agent, _ = train_dqn(config, progress=False)
+    agent = train_dqn(config, progress=False).agent
     from functools import partial
 
     final = evaluate(agent.act, partial(make_env, "Pendulum-v1"), episodes=10)

@@ -40,12 +40,17 @@ def test_bad_bounds_raise():
         build_actor(3, [-np.inf], [np.inf])
 
 
-def test_critic_shape_and_action_joins_at_second_layer():
-    critic = build_critic(3, 2, hidden_sizes=(16, 8))
+def test_critic_shape_and_where_the_action_joins():
+    critic = build_critic(3, 2, hidden_sizes=(16, 8))  # default: with the observation, at the input
     q = critic([np.zeros((5, 3), np.float32), np.zeros((5, 2), np.float32)])
     assert q.shape == (5, 1)
-    assert critic.get_layer("dense_1").kernel.shape == (16 + 2, 8)
+    assert critic.get_layer("dense_0").kernel.shape == (3 + 2, 16)
     assert np.all(np.abs(critic.get_layer("q").kernel.numpy()) <= FINAL_INIT)
+    paper = build_critic(3, 2, hidden_sizes=(16, 8), action_input="hidden")  # the DDPG paper: second layer
+    assert paper.get_layer("dense_0").kernel.shape == (3, 16)
+    assert paper.get_layer("dense_1").kernel.shape == (16 + 2, 8)
+    with pytest.raises(ValueError, match="action_input"):
+        build_critic(3, 2, action_input="output")
 
 
 def names(model, kind):
@@ -54,10 +59,12 @@ def names(model, kind):
 
 def test_batch_norm_variant_places_layers_as_in_the_paper():
     actor = build_actor(3, [-1.0], [1.0], hidden_sizes=(8, 8), normalization="batch")
-    critic = build_critic(3, 1, hidden_sizes=(8, 8, 8), normalization="batch")
+    critic = build_critic(3, 1, hidden_sizes=(8, 8, 8), normalization="batch", action_input="hidden")
     bn = keras.layers.BatchNormalization
     assert names(actor, bn) == ["bn_obs", "bn_0", "bn_1"]
     assert names(critic, bn) == ["bn_obs", "bn_0"]  # none after the action joins
+    joined_first = build_critic(3, 1, hidden_sizes=(8, 8), normalization="batch")
+    assert names(joined_first, bn) == ["bn_obs", "bn_0", "bn_1"]
     assert not names(build_actor(3, [-1.0], [1.0]), bn) and not names(build_critic(3, 1), bn)
 
 

@@ -5,8 +5,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from helpers.plots import plot_learning_curve
 from helpers.loop import History
+from helpers.plots import plot_learning_curve
 
 
 def fake_history(offset, eval_steps=(100, 200, 300)):
@@ -48,7 +48,8 @@ def test_visit_heat_map_counts_every_point():
     from helpers.plots import plot_visits
 
     _, ax = plt.subplots()
-    x = np.array([0.1, 0.1, 0.9]); y = np.array([0.1, 0.1, 0.9])
+    x = np.array([0.1, 0.1, 0.9])
+    y = np.array([0.1, 0.1, 0.9])
     image = plot_visits(x, y, ax, extent=(0, 1, 0, 1), bins=2, xlabel="position", ylabel="velocity")
     counts = np.ma.filled(image.get_array(), 0)
     assert counts.sum() == 3 and counts.max() == 2
