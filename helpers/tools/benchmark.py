@@ -104,13 +104,21 @@ def main(argv: list[str] | None = None) -> int:
         solo = evaluate_group(alone.agent, env_fn, args.final_episodes)[0]
         drift = max(float(np.max(np.abs(a - b))) for a, b in zip(
             alone.agent.seed_state(0).actor.trainable, group.agent.seed_state(0).actor.trainable))
+        a, b = np.array(alone.histories[0].critic_loss), np.array(group.histories[0].critic_loss)
+        apart = np.abs(a - b) > 1e-3 * np.abs(a)
+        first_apart = int(np.argmax(apart)) + 1 if apart.any() else None
         summary["first_seed_alone_vs_in_group"] = {
+            "first_update_with_critic_loss_apart_by_1e-3": first_apart,
+            "updates": len(a),
             "final_eval_mean_alone": round(float(solo.mean()), 1),
             "final_eval_mean_in_group": round(float(finals[0].mean()), 1),
             "max_abs_actor_weight_difference": drift,
         }
-        print(f"\nseed {seeds[0]} alone: final evaluation {solo.mean():.1f}, in the group {finals[0].mean():.1f}; "
-              f"largest actor weight difference {drift:.2g}; group/single speed {summary['group_over_single']:.2f}×")
+        print(f"\nseed {seeds[0]} alone and in the group: critic losses first differ by more than 0.1% at update "
+              f"{first_apart} of {len(a)}; final evaluation {solo.mean():.1f} alone, "
+              f"{finals[0].mean():.1f} in the group; "
+              f"largest actor weight difference at the end {drift:.2g}; group/single speed "
+              f"{summary['group_over_single']:.2f}×")
     print(json.dumps(summary))
     return 0
 
