@@ -49,7 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="2 seeds, 1,500 steps: checks that it runs")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "defaults_study.json")
+    parser.add_argument("--report", action="store_true", help="print the tables again from --out, without training")
     args = parser.parse_args(argv)
+    if args.report:
+        data = json.loads(args.out.read_text())
+        report(data["arms"], data["multi_pendulum_reference"])
+        return 0
 
     import numpy as np
 
@@ -95,18 +100,49 @@ def main(argv: list[str] | None = None) -> int:
         reference = {"what": f"the best Pendulum-v1 actor of the 256-256 input arm (seed {seed}) applied to "
                              "each pendulum separately", "mean": round(float(returns.mean()), 1)}
 
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"arms": arms, "multi_pendulum_reference": reference}, indent=1) + "\n")
+    report(arms, reference)
+    return 0
+
+
+def difference(a: dict, b: dict) -> str:
+    """Mean of arm a minus mean of arm b over seeds, with a 95% bootstrap interval; 'not significant' if it
+    contains 0."""
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    x, y = np.array(a["final_eval_per_seed"]), np.array(b["final_eval_per_seed"])
+    ci = bootstrap((x, y), lambda u, v, axis=-1: u.mean(axis=axis) - v.mean(axis=axis), confidence_level=0.95,
+                   n_resamples=10_000, random_state=0).confidence_interval
+    verdict = "not significant" if ci.low <= 0 <= ci.high else "significant"
+    return f"{x.mean() - y.mean():+.1f} [{ci.low:+.1f}, {ci.high:+.1f}], {verdict}"
+
+
+def report(arms: list[dict], reference: dict | None) -> None:
+    """The table of arms, the differences that decide the defaults, and the reference line."""
+    seeds = arms[0]["seeds"]
     print(f"| task | hidden | action enters critic at | mean of {len(seeds)} seeds [95% CI] | worst seed | "
           f"seeds >= {BAR_PER_PENDULUM:g} per pendulum |")
     print("|---|---|---|---:|---:|---:|")
     for a in arms:
         print(f"| {a['env']} | {'-'.join(map(str, a['hidden_sizes']))} | {a['critic_action']} | {a['mean']:.1f} "
-              f"[{a['ci95'][0]:.1f}, {a['ci95'][1]:.1f}] | {a['worst']:.1f} | {a['solved']}/{len(seeds)} | "
-              )
+              f"[{a['ci95'][0]:.1f}, {a['ci95'][1]:.1f}] | {a['worst']:.1f} | {a['solved']}/{len(seeds)} |")
     if reference:
         print(f"\nMultiPendulum-v0 reference: {reference['what']}: {reference['mean']:.1f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"arms": arms, "multi_pendulum_reference": reference}, indent=1) + "\n")
-    return 0
+    pick = {(a["env"], tuple(a["hidden_sizes"]), a["critic_action"]): a for a in arms}
+    print("\nDifferences of means over seeds, 95% bootstrap interval:")
+    for env in TASKS:
+        for hidden in SIZES:
+            a, b = pick.get((env, hidden, "input")), pick.get((env, hidden, "hidden"))
+            if a and b:
+                print(f"- {env}, {'-'.join(map(str, hidden))}: action at input minus at second layer: "
+                      f"{difference(a, b)}")
+        for hidden in SIZES[:-1]:
+            a, b = pick.get((env, hidden, "input")), pick.get((env, SIZES[-1], "input"))
+            if a and b:
+                print(f"- {env}, action at input: {'-'.join(map(str, hidden))} minus "
+                      f"{'-'.join(map(str, SIZES[-1]))}: {difference(a, b)}")
 
 
 if __name__ == "__main__":
