@@ -9,10 +9,10 @@ import pytest
 
 from helpers.config import DDPGConfig
 from helpers.envs import make_env
-from helpers.evaluation import evaluate
+from helpers.evaluation import evaluate, evaluate_group
 from helpers.loop import TrainingDivergedError, train, train_group
 
-MULTI_STEPS, MULTI_BAR = 8_000, -1_200.0
+MULTI_STEPS, MULTI_BAR = 8_000, -1_500.0  # measured at 8,000 steps: -982, -243 and -240
 QUICK = replace(DDPGConfig(), total_steps=1_200, warmup_steps=400, eval_every=400, eval_episodes=3)
 
 
@@ -33,9 +33,9 @@ def test_ddpg_learns_two_pendulums_driven_by_one_2d_action():
     """The defaults must not be Pendulum-only. A policy that saturates or ignores one pendulum scores about
     -2,400 to -2,900 here; with the DDPG paper's critic every seed of the defaults study stayed there."""
     config = replace(DDPGConfig(), env_id="MultiPendulum-v0", total_steps=MULTI_STEPS, eval_every=0)
-    agent, _ = train(config, progress=False)
-    final = evaluate(agent.act, partial(make_env, "MultiPendulum-v0"), episodes=10)
-    assert final.mean() > MULTI_BAR, f"no learning on two pendulums: 10-episode evaluation {final.mean():.0f}"
+    run = train_group(config, [0, 1, 2], progress=False)
+    final = evaluate_group(run.agent, partial(make_env, "MultiPendulum-v0"), episodes=10).mean(axis=1)
+    assert np.all(final > MULTI_BAR), f"no learning on two pendulums: 10-episode evaluations {final.round()}"
 
 
 def test_same_seed_same_history_even_with_an_on_step_hook_that_evaluates():
