@@ -240,7 +240,7 @@ def plot_curves(histories, path: Path, title: str) -> None:
 
 
 def print_table(summaries: list[dict], eval_episodes: int) -> None:
-    print(f"| seed | final {eval_episodes}-episode evaluation | worst episode | steps/s |")
+    print(f"| seed | final {eval_episodes}-episode evaluation | worst episode | env steps/s of this seed |")
     print("|---:|---:|---:|---:|")
     for s in summaries:
         print(f"| {s['seed']} | {s['eval_mean']:.1f} ± {s['eval_std']:.1f} | {s['eval_min']:.1f} | "
