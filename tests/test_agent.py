@@ -175,3 +175,40 @@ def test_act_refuses_a_group_with_a_clear_message():
     with pytest.raises(ValueError, match="group of one"):
         agent.act(np.zeros(3))
     assert agent.act_group(np.zeros((2, 5, 3))).shape == (2, 5, 1)
+
+
+def keras_reference_update(agent, batches, config):
+    """The same DDPG update written the stateful Keras way (models, keras Adam, variable assignments)."""
+    actor, critic = [keras.models.clone_model(agent.network(n)) for n in ("actor", "critic")]
+    target_actor, target_critic = [keras.models.clone_model(agent.network(n)) for n in ("target_actor",
+                                                                                         "target_critic")]
+    for copy, name in ((actor, "actor"), (critic, "critic"), (target_actor, "target_actor"),
+                       (target_critic, "target_critic")):
+        copy.set_weights(agent.network(name).get_weights())
+    actor_opt, critic_opt = keras.optimizers.Adam(config.actor_lr), keras.optimizers.Adam(config.critic_lr)
+    for obs, action, reward, next_obs, terminated in zip(*[tf.constant(b) for b in batches]):
+        next_q = target_critic([next_obs, target_actor(next_obs, training=False)], training=False)[:, 0]
+        y = reward + config.gamma * (1.0 - terminated) * next_q
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(y - critic([obs, action], training=True)[:, 0]))
+        critic_opt.apply_gradients(zip(tape.gradient(loss, critic.trainable_variables), critic.trainable_variables))
+        with tf.GradientTape() as tape:
+            loss = -tf.reduce_mean(critic([obs, actor(obs, training=True)], training=True))
+        actor_opt.apply_gradients(zip(tape.gradient(loss, actor.trainable_variables), actor.trainable_variables))
+        for target, online in ((target_actor, actor), (target_critic, critic)):
+            for t, o in zip(target.weights, online.weights):
+                t.assign(config.tau * o + (1.0 - config.tau) * t)
+    return actor, critic, target_critic
+
+
+@pytest.mark.parametrize("normalization, critic_action",
+                         [("none", "input"), ("none", "hidden"), ("batch", "hidden"), ("layer", "input")])
+def test_the_pure_update_equals_the_stateful_keras_update(normalization, critic_action):
+    config = replace(SMALL, normalization=normalization, critic_action=critic_action, tau=0.05)
+    agent = make_agent(config)
+    batches = random_batches(8)
+    actor, critic, target_critic = keras_reference_update(agent, batches, config)
+    agent.update(batches)
+    for name, model in (("actor", actor), ("critic", critic), ("target_critic", target_critic)):
+        for ours, theirs in zip(weights(agent, name), [w.numpy() for w in model.weights]):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5, err_msg=name)

@@ -66,3 +66,17 @@ def test_the_reading_guide_lists_every_notebook_with_its_badge():
             assert f"]({path.name})" in guide
     for word in ("Prerequisites", "Q-learning", "DQN", " min |"):
         assert word in guide
+
+
+def test_every_notebook_imports_helpers_first_and_stores_no_log_noise():
+    """`import helpers` silences TensorFlow's start-up logs; without it they land in the committed outputs."""
+    import nbformat
+
+    for path in colab.notebook_paths():
+        nb = nbformat.read(ROOT / path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert code[1].source.startswith("import helpers"), f"{path}: the cell after the Colab cell must import helpers"
+        for cell in code:
+            for output in cell.get("outputs", []):
+                text = output.get("text", "") if isinstance(output.get("text", ""), str) else ""
+                assert "absl::InitializeLog" not in text and "oneDNN custom operations" not in text, path
