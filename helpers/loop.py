@@ -247,7 +247,7 @@ class RunLog:
                                     histories)
 
 
-LEARNING_FIELDS = ("gamma", "tau", "actor_lr", "critic_lr", "hidden_sizes", "normalization")
+LEARNING_FIELDS = ("gamma", "tau", "actor_lr", "critic_lr", "hidden_sizes", "normalization", "critic_action")
 
 
 class GroupRun(NamedTuple):
