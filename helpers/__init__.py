@@ -1,8 +1,9 @@
 """Shared code of the DDPG course: one small module per concept.
 
 Importing the package imports TensorFlow with its start-up chatter silenced
-(CUDA probes and oneDNN notices on a CPU-only machine), so that notebook
-outputs show only what the course prints. Real import errors still raise.
+(CUDA probes and oneDNN notices on a CPU-only machine, and the one-time notice
+of the first XLA compilation), so that notebook outputs show only what the
+course prints. Real import errors still raise.
 """
 
 import os
@@ -21,7 +22,11 @@ def _import_tensorflow_quietly() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
+        import tensorflow
+
+        # The first XLA compilation logs "Compiled cluster using XLA!" once per process (TensorFlow 2.20,
+        # Colab's version); a tiny one here sends that line to /dev/null instead of into a notebook.
+        tensorflow.function(lambda x: x + 1.0, jit_compile=True)(tensorflow.constant(0.0))
     finally:
         os.dup2(saved, 2)
         os.close(saved)
