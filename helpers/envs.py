@@ -97,7 +97,7 @@ class MultiPendulumEnv(gym.Env):
     ``MultiPendulum-v0`` (two pendulums, 200 steps), or make it with ``n=...``.
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
     MAX_SPEED, MAX_TORQUE, DT, G, M, L = 8.0, 2.0, 0.05, 10.0, 1.0, 1.0
 
     def __init__(self, n: int = 2, render_mode: str | None = None):
@@ -126,6 +126,21 @@ class MultiPendulumEnv(gym.Env):
 
     def _obs(self) -> np.ndarray:
         return np.stack([np.cos(self.theta), np.sin(self.theta), self.theta_dot], axis=1).reshape(-1).astype(np.float32)
+
+    def render(self) -> np.ndarray:
+        """The pendulums side by side, upright = rod pointing up, as an RGB array (160 x 160n pixels)."""
+        size, half_width = 160, 4
+        image = np.full((size, size * self.n, 3), 255, np.uint8)
+        along = np.linspace(0.0, 0.4 * size, 120)
+        for k, theta in enumerate(self.theta):
+            cx, cy = size * k + size // 2, size // 2
+            x = (cx + along * np.sin(theta)).astype(int)
+            y = (cy - along * np.cos(theta)).astype(int)
+            for dx in range(-half_width, half_width + 1):
+                for dy in range(-half_width, half_width + 1):
+                    image[np.clip(y + dy, 0, size - 1), np.clip(x + dx, 0, size * self.n - 1)] = (204, 77, 77)
+            image[cy - 2 : cy + 3, cx - 2 : cx + 3] = 0  # the pivot
+        return image
 
 
 if "MultiPendulum-v0" not in gym.registry:
