@@ -8,7 +8,7 @@ driven by one 2-D action, 20,000 steps) it trains 10 seeds of every arm as one
 group: hidden sizes 64-64, 128-128 and 256-256, each with the action at the
 critic's input and at its second hidden layer. Each seed is scored by a
 100-episode noise-free evaluation on fixed start states. Per arm it prints the
-mean over seeds with a 95% bootstrap interval (``scipy.stats.bootstrap``), the
+mean over seeds with a 95% bootstrap interval (``helpers.stats``, built on ``scipy.stats.bootstrap``), the
 worst seed, and how many seeds reached the task's bar. As a reference for
 MultiPendulum-v0 it applies a Pendulum-v1 actor of this study to each pendulum
 separately. It writes everything to ``results/defaults_study.json``.
@@ -32,18 +32,6 @@ BAR_PER_PENDULUM = -170.0
 """A seed 'solves' a task when its 100-episode evaluation reaches -170 per pendulum."""
 
 
-def interval(values) -> tuple[float, float]:
-    """95% bootstrap confidence interval of the mean (BCa, scipy)."""
-    import numpy as np
-    from scipy.stats import bootstrap
-
-    values = np.asarray(values, dtype=float)
-    if np.ptp(values) == 0:
-        return float(values[0]), float(values[0])
-    ci = bootstrap((values,), np.mean, confidence_level=0.95, n_resamples=10_000, random_state=0).confidence_interval
-    return float(ci.low), float(ci.high)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.tools.defaults_study", description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=10)
@@ -62,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from helpers.envs import make_env
     from helpers.evaluation import evaluate, evaluate_group
     from helpers.loop import train_group
+    from helpers.stats import summarize
 
     seeds = list(range(2 if args.quick else args.seeds))
     arms, pendulum_actor = [], None
@@ -78,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                 if env_id == "Pendulum-v1" and hidden == SIZES[-1] and placement == "input":
                     best = int(np.argmax(finals))
                     pendulum_actor = (seeds[best], run.agent.seed_agent(best))
-                low, high = interval(finals)
+                low, high = summarize(finals).mean_ci
                 arm = {"env": env_id, "steps": steps, "hidden_sizes": list(hidden), "critic_action": placement,
                        "seeds": seeds, "final_eval_per_seed": np.round(finals, 1).tolist(),
                        "mean": round(float(finals.mean()), 1), "ci95": [round(low, 1), round(high, 1)],
@@ -107,16 +96,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def difference(a: dict, b: dict) -> str:
-    """Mean of arm a minus mean of arm b over seeds, with a 95% bootstrap interval; 'not significant' if it
-    contains 0."""
-    import numpy as np
-    from scipy.stats import bootstrap
+    """Mean of arm a minus mean of arm b over seeds, with its 95% bootstrap interval and verdict."""
+    from helpers.stats import compare
 
-    x, y = np.array(a["final_eval_per_seed"]), np.array(b["final_eval_per_seed"])
-    ci = bootstrap((x, y), lambda u, v, axis=-1: u.mean(axis=axis) - v.mean(axis=axis), confidence_level=0.95,
-                   n_resamples=10_000, random_state=0).confidence_interval
-    verdict = "not significant" if ci.low <= 0 <= ci.high else "significant"
-    return f"{x.mean() - y.mean():+.1f} [{ci.low:+.1f}, {ci.high:+.1f}], {verdict}"
+    c = compare(a["final_eval_per_seed"], b["final_eval_per_seed"])
+    low, high = c.difference_ci
+    return f"{c.difference:+.1f} [{low:+.1f}, {high:+.1f}], {'significant' if c.significant else 'not significant'}"
 
 
 def report(arms: list[dict], reference: dict | None) -> None:
