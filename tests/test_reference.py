@@ -1,0 +1,28 @@
+"""Reference policies on Pendulum-v1, scored with the course's evaluation protocol (known answers)."""
+
+from functools import partial
+
+import pytest
+
+from helpers.envs import make_env
+from helpers.evaluation import evaluate
+from helpers.reference import constant_policy, swing_up_controller
+
+PENDULUM = partial(make_env, "Pendulum-v1")
+
+
+@pytest.mark.parametrize("torque, expected", [(0.0, -1071.7), (-2.0, -1284.5), (2.0, -1589.3)])
+def test_constant_torques_score_their_known_returns_on_the_ten_training_evaluation_starts(torque, expected):
+    """A saturated actor scores exactly one of these; notebook 03's collapsed runs did."""
+    assert evaluate(constant_policy(torque), PENDULUM, 10).mean() == pytest.approx(expected, abs=0.05)
+
+
+def test_the_swing_up_controller_swings_up_and_holds():
+    returns = evaluate(swing_up_controller(), PENDULUM, 100)
+    assert returns.mean() > -140  # measured: -135.9 over the 100 evaluation starts (-110.3 over the first 10)
+    env = make_env("Pendulum-v1")
+    obs, _ = env.reset(seed=10_031)  # the filmed start: hanging almost straight down
+    policy = swing_up_controller()
+    for _ in range(200):
+        obs, *_ = env.step(policy(obs[None])[0])
+    assert obs[0] > 0.99 and abs(obs[2]) < 0.1  # upright and nearly still at the end
