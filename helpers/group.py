@@ -211,5 +211,8 @@ class GroupLearner:
 
     def update(self, batches) -> UpdateStats:
         """A group of one: one update per batch in a stack with leading axes (k, batch_size)."""
+        if self.group_size != 1:
+            raise ValueError(f"update() is for a group of one; this group has {self.group_size} seeds: "
+                             "use update_group() with batches of leading axes (group, k, batch_size)")
         stats = self.update_group([np.asarray(b)[None] for b in batches])
         return UpdateStats(*(s[0] for s in stats))

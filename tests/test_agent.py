@@ -174,6 +174,8 @@ def test_act_refuses_a_group_with_a_clear_message():
     agent = DDPGAgent(3, [-2.0], [2.0], SMALL, seeds=[0, 1])
     with pytest.raises(ValueError, match="group of one"):
         agent.act(np.zeros(3))
+    with pytest.raises(ValueError, match="update_group"):
+        agent.update(random_batches(1))
     assert agent.act_group(np.zeros((2, 5, 3))).shape == (2, 5, 1)
 
 
