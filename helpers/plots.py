@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from helpers.loop import History
+from helpers.stats import mean_ci
 
 COURSE_STYLE = {
     "figure.dpi": 100,
@@ -31,16 +32,18 @@ def use_course_style() -> None:
 
 
 def _band(ax, x, runs: np.ndarray, band: str, color, label: str, marker=None, alpha=0.2):
-    """Plot the mean of ``runs`` (seeds x points) and shade std or min-max around it."""
+    """Plot the mean of ``runs`` (seeds x points) and shade a 95% interval of the mean, std or min-max around it."""
     mean = runs.mean(axis=0)
     (line,) = ax.plot(x, mean, color=color, marker=marker, label=label)
     if len(runs) > 1:
-        if band == "std":
+        if band == "ci":
+            lo, hi = np.array([mean_ci(column) for column in runs.T]).T
+        elif band == "std":
             lo, hi = mean - runs.std(axis=0), mean + runs.std(axis=0)
         elif band == "minmax":
             lo, hi = runs.min(axis=0), runs.max(axis=0)
         else:
-            raise ValueError(f"band must be 'std' or 'minmax', got {band!r}")
+            raise ValueError(f"band must be 'ci', 'std' or 'minmax', got {band!r}")
         ax.fill_between(x, lo, hi, color=line.get_color(), alpha=alpha, linewidth=0)
     return line.get_color()
 
@@ -49,15 +52,18 @@ def plot_learning_curve(
     histories: History | Sequence[History],
     ax: plt.Axes | None = None,
     label: str = "DDPG",
-    band: str = "std",
+    band: str = "ci",
     color=None,
     episodes: bool = True,
     target: float | None = None,
+    references: dict[str, float] | None = None,
 ) -> plt.Axes:
     """Training-episode return and noise-free evaluation return against env steps.
 
-    With several histories (one per seed) the curves are means over seeds with
-    a ``band`` of one standard deviation (``"std"``) or of the range (``"minmax"``).
+    With several histories (one per seed) the curves are means over seeds with a ``band``: the 95% bootstrap
+    interval of the mean (``"ci"``), one standard deviation (``"std"``) or the range (``"minmax"``).
+    ``references`` draws measured reference returns (for example ``helpers.reference.pendulum_references()``)
+    as labelled horizontal lines.
     Training episodes are put on a common step grid so that seeds whose
     episodes end at different steps can still be averaged.
     """
@@ -67,7 +73,8 @@ def plot_learning_curve(
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
     n = len(runs)
-    seeds = f" ({n} seeds, mean ± {'1 std' if band == 'std' else 'min-max'})" if n > 1 else ""
+    spread = {"ci": "95% CI", "std": "1 std", "minmax": "min-max"}.get(band, band)
+    seeds = f" ({n} seeds, mean, {spread})" if n > 1 else ""
     if runs[0].eval_steps:
         steps = runs[0].eval_steps
         if any(r.eval_steps != steps for r in runs):
@@ -83,11 +90,21 @@ def plot_learning_curve(
         ax.lines[-1].set_linestyle("--")
     if target is not None:
         ax.axhline(target, color="grey", linestyle=":", label=f"target {target:g}")
+    add_reference_lines(ax, references or {})
     ax.set_xlabel("environment steps")
     ax.set_ylabel("episode return (sum of rewards)")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     return ax
+
+
+REFERENCE_STYLES = ("--", "-.", ":", (0, (5, 1, 1, 1)))
+
+
+def add_reference_lines(ax: plt.Axes, references: dict[str, float]) -> None:
+    """Measured reference returns as grey horizontal lines, labelled with their values."""
+    for (name, value), style in zip(references.items(), REFERENCE_STYLES * 4):
+        ax.axhline(value, color="0.35", linestyle=style, linewidth=1.3, label=f"{name}: {value:.1f}")
 
 
 def plot_visits(

@@ -96,6 +96,11 @@ def _check(values: Sequence[float], name: str) -> np.ndarray:
     return values
 
 
+def mean_ci(values: Sequence[float], seed: int = 0) -> tuple[float, float]:
+    """The 95% bootstrap interval of the mean over seeds (what learning-curve bands show)."""
+    return _bootstrap((_check(values, "mean_ci"),), _mean, seed)
+
+
 def summarize(values: Sequence[float], seed: int = 0) -> ArmSummary:
     """Mean and IQM over seeds, each with a 95% bootstrap interval."""
     x = _check(values, "summarize")
@@ -109,6 +114,22 @@ def probability_of_improvement(a, b, axis=-1):
     wins = (a[..., :, None] > b[..., None, :]).mean(axis=(-2, -1))
     ties = (a[..., :, None] == b[..., None, :]).mean(axis=(-2, -1))
     return wins + 0.5 * ties
+
+
+def table(arms: dict[str, Sequence[float]], reference: str | None = None, unit: str = "final return") -> str:
+    """One line per arm: seeds, mean [95% CI], IQM [95% CI], and, given a ``reference`` arm, the difference
+    from it with its interval, 'significant' or 'not significant', and the probability of improvement."""
+    width = max(len(name) for name in arms) + 2
+    lines = [f"{'arm':{width}s}{'seeds':>6s}  {unit + ', mean [95% CI]':>32s}  {'IQM [95% CI]':>28s}"
+             + (f"   vs {reference}: difference [95% CI]" if reference else "")]
+    for name, values in arms.items():
+        s = summarize(values)
+        line = (f"{name:{width}s}{s.n:6d}  {s.mean:11.1f} [{s.mean_ci[0]:8.1f}, {s.mean_ci[1]:8.1f}]"
+                f"  {s.iqm:9.1f} [{s.iqm_ci[0]:7.1f}, {s.iqm_ci[1]:7.1f}]")
+        if reference and name != reference:
+            line += f"   {compare(values, arms[reference])}"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def compare(a: Sequence[float], b: Sequence[float], seed: int = 0) -> Comparison:

@@ -2,6 +2,7 @@
 
 from functools import partial
 
+import numpy as np
 import pytest
 
 from helpers.envs import make_env
@@ -30,3 +31,42 @@ def test_the_swing_up_controller_swings_up_and_holds():
     for _ in range(200):
         obs, *_ = env.step(policy(obs[None])[0])
     assert obs[0] > 0.99 and abs(obs[2]) < 0.1  # upright and nearly still at the end
+
+
+@pytest.fixture(scope="module")
+def optimum():
+    from helpers.reference import OptimalPendulumPolicy
+    return OptimalPendulumPolicy()
+
+
+def test_the_dynamic_programming_optimum_beats_the_controller_on_every_start_and_matches_its_own_value(optimum):
+    """The optimal return cannot be worse than any policy's; the grid's value predicts what the policy scores."""
+    from helpers.reference import pendulum_references
+    refs = pendulum_references(100, optimum)
+    assert refs["optimum (dynamic programming)"] == pytest.approx(-126.3, abs=0.05)  # quoted in the notebooks
+    assert refs["swing-up controller"] == pytest.approx(-135.9, abs=0.05)
+    optimum.reset()
+    best = evaluate(optimum, PENDULUM, 10)
+    controller = evaluate(swing_up_controller(), PENDULUM, 10)
+    assert best.mean() == pytest.approx(-106.2, abs=0.05)
+    assert (best >= controller - 0.5).all()  # per start, up to the grid's error
+    env = make_env("Pendulum-v1")
+    env.reset(seed=10_000)
+    theta, speed = env.unwrapped.state
+    assert optimum.value(theta, speed) == pytest.approx(best[0], abs=2.0)
+
+
+def test_the_optimum_of_a_pendulum_at_rest_upright_is_zero(optimum):
+    assert optimum.value(0.0, 0.0) == pytest.approx(0.0, abs=1e-9)
+    optimum.reset()
+    obs = np.array([[1.0, 0.0, 0.0]], np.float32)
+    assert optimum(obs)[0, 0] == 0.0
+
+
+def test_the_optimal_policy_asks_for_a_reset_after_an_episode(optimum):
+    optimum.reset()
+    obs = np.array([[1.0, 0.0, 0.0]], np.float32)
+    for _ in range(200):
+        optimum(obs)
+    with pytest.raises(RuntimeError, match="reset"):
+        optimum(obs)
