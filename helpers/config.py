@@ -11,7 +11,7 @@ import inspect
 from dataclasses import dataclass, fields
 
 NOISE_TYPES = ("gaussian", "ou", "none")
-NORMALIZATIONS = ("none", "batch", "layer")
+NORMALIZATIONS = ("none", "batch", "layer", "batch_input")
 CRITIC_ACTION_INPUTS = ("input", "hidden")
 
 
@@ -53,8 +53,9 @@ class DDPGConfig:
     """Units of each hidden layer, used by both actor and critic."""
 
     normalization: str = "none"
-    """``"batch"``: batch normalization where the DDPG paper puts it; ``"layer"``: layer
-    normalization on the hidden layers; ``"none"`` (see ``helpers.networks``)."""
+    """``"batch"``: batch normalization where the DDPG paper puts it; ``"batch_input"``: batch
+    normalization of the observation input only; ``"layer"``: layer normalization on the hidden
+    layers; ``"none"`` (see ``helpers.networks``)."""
 
     critic_action: str = "input"
     """Where the action enters the critic: ``"input"``, concatenated with the observation

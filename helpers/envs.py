@@ -143,5 +143,16 @@ class MultiPendulumEnv(gym.Env):
         return image
 
 
+def multi_pendulum_fn(n: int) -> EnvFactory:
+    """A factory for ``n`` pendulums (``MultiPendulumEnv``) with Pendulum-v1's 200-step time limit."""
+    if int(n) < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+
+    def make(render_mode: str | None = None) -> gym.Env:
+        return gym.make("MultiPendulum-v0", n=int(n), render_mode=render_mode)
+
+    return make
+
+
 if "MultiPendulum-v0" not in gym.registry:
     gym.register("MultiPendulum-v0", entry_point=MultiPendulumEnv, max_episode_steps=200, kwargs={"n": 2})

@@ -77,3 +77,27 @@ def evaluate_group(agent, env_fn: EnvFactory, episodes: int = 10, seed: int = EV
         return evaluator(agent.act_group)
     finally:
         evaluator.close()
+
+
+def share_at_bounds(policy: Policy, env_fn: EnvFactory, episodes: int = 10, tolerance: float = 0.02,
+                    seed: int = EVAL_SEED) -> float:
+    """The share of a policy's evaluation actions that sit at a bound of the action box.
+
+    An action component counts when it is within ``tolerance`` of the half-range from ``low`` or ``high``.
+    A tanh actor that has collapsed onto a bound scores 1.0: its tanh is saturated, its gradient vanishes,
+    and the actor loss can no longer move it. Evaluated with the same protocol (starts, noise-free policy)
+    as ``evaluate``.
+    """
+    env = env_fn()
+    low, high = env.action_space.low, env.action_space.high
+    env.close()
+    margin = tolerance * (high - low) / 2
+    seen = []
+
+    def recording(obs: np.ndarray) -> np.ndarray:
+        actions = np.clip(np.asarray(policy(obs)), low, high)
+        seen.append((actions <= low + margin) | (actions >= high - margin))
+        return actions
+
+    evaluate(recording, env_fn, episodes, seed)
+    return float(np.concatenate(seen).mean())

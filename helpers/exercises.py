@@ -145,13 +145,18 @@ def _q_of_policy(actor, critic, obs):
 
 
 def check_actor_loss(fn: Callable) -> CheckResult:
-    """``fn(actor, critic, obs)``: the scalar DDPG actor loss on a batch of observations."""
+    """``fn(actor, critic, obs)``: the scalar DDPG actor loss on a batch of observations.
+
+    The values are checked on stand-in networks; then the gradient is taken through a tiny Keras actor and
+    critic, because a loss with the right value whose path to the actor is cut (the action sent through
+    NumPy, or a ``stop_gradient``) would leave the actor untrained.
+    """
     rng = np.random.default_rng(0)
     cases = [dict(actor=_LinearActor(rng.normal(size=(3, 1))), critic=_QuadraticCritic(),
                   obs=rng.normal(size=(8, 3))),
              dict(actor=_LinearActor(rng.normal(size=(2, 2))), critic=_QuadraticCritic(),
                   obs=rng.normal(size=(5, 2)))]
-    return _check("actor_loss(actor, critic, obs)", fn, cases,
+    result = _check("actor_loss(actor, critic, obs)", fn, cases,
                   lambda actor, critic, obs: -_q_of_policy(actor, critic, obs).mean(), [
         Mistake(lambda actor, critic, obs: _q_of_policy(actor, critic, obs).mean(),
                 "sign error: optimizers minimize, so minimizing +mean Q would drive the actor to the WORST "
@@ -160,6 +165,45 @@ def check_actor_loss(fn: Callable) -> CheckResult:
                 "a sum instead of a mean: the gradient would grow with the batch size, and so would the "
                 "effective learning rate"),
     ], "evaluate the critic at the actor's own action, critic([obs, actor(obs)]), and take minus the mean")
+    return result if not result else _check_actor_gradient(fn, result.message)
+
+
+def _check_actor_gradient(fn: Callable, passed: str) -> CheckResult:
+    """The gradient of ``fn``'s loss with respect to a Keras actor's weights must equal the DDPG one."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    obs_in = keras.Input((3,))
+    actor = keras.Model(obs_in, keras.layers.Dense(1, activation="tanh")(obs_in))
+    critic_obs, critic_action = keras.Input((3,)), keras.Input((1,))
+    hidden = keras.layers.Dense(8, activation="tanh")(keras.layers.Concatenate()([critic_obs, critic_action]))
+    critic = keras.Model([critic_obs, critic_action], keras.layers.Dense(1)(hidden))
+    obs = tf.constant(np.random.default_rng(5).normal(size=(16, 3)), tf.float32)
+    exercise = "actor_loss(actor, critic, obs)"
+
+    def gradients(loss_fn):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(actor, critic, obs)
+        if not tf.is_tensor(loss):  # computed in NumPy: the tape saw nothing
+            return [None]
+        return list(tape.gradient(loss, actor.trainable_variables))
+
+    expected = gradients(lambda a, c, o: -tf.reduce_mean(c([o, a(o)])))
+    try:
+        got = gradients(fn)
+    except Exception as exc:
+        return CheckResult(exercise, False, f"with Keras models your function raised {type(exc).__name__}: {exc}. "
+                                            "Use TensorFlow ops (tf.reduce_mean) or keras.ops, not NumPy")
+    if any(g is None for g in got) or all(float(tf.reduce_max(tf.abs(g))) == 0.0 for g in got):
+        return CheckResult(exercise, False, "the value is right, but no gradient reaches the actor's weights: the "
+                                            "action went through NumPy (np.asarray, .numpy()) or a stop_gradient. "
+                                            "Keep the whole loss in TensorFlow ops so the chain rule runs through mu")
+    if not all(np.allclose(g.numpy(), e.numpy(), rtol=1e-4, atol=1e-7) for g, e in zip(got, expected)):
+        return CheckResult(exercise, False, "the value is right, but its gradient with respect to the actor's "
+                                            "weights is not the DDPG one: take the mean of critic([obs, actor(obs)])")
+    return CheckResult(exercise, True, passed + ", and its gradient reaches the actor's weights")
+
 
 
 def check_bandit_dpg(fn: Callable) -> CheckResult:
@@ -282,7 +326,7 @@ def check_soft_update(fn: Callable) -> CheckResult:
     def mix(target, online, tau):
         return [tau * o + (1.0 - tau) * t for t, o in zip(target, online)]
 
-    return _check("soft_update(target, online, tau)", fn, cases, mix, [
+    return _check("my_soft_update(target, online, tau)", fn, cases, mix, [
         Mistake(lambda target, online, tau: mix(online, target, tau),
                 "tau and 1 - tau are swapped: the target should keep (1 - tau) of itself and take only tau of the "
                 "online network; yours jumps almost all the way to the online weights"),

@@ -65,6 +65,15 @@ class History:
     def eval_means(self) -> np.ndarray:
         return np.array([np.mean(r) for r in self.eval_returns])
 
+    def final_return(self, last: int = 3) -> float:
+        """The run's final performance: the mean of its last ``last`` evaluations (each a mean over episodes).
+
+        Averaging a few checkpoints, not reading the last one alone, keeps one lucky or unlucky evaluation
+        from deciding a seed's score."""
+        if not self.eval_returns:
+            raise ValueError("this run was never evaluated")
+        return float(self.eval_means()[-last:].mean())
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -43,12 +43,12 @@ class ScaleToBounds(layers.Layer):
 
 
 def _normalize(x, kind: str, name: str):
-    """Batch norm ("batch"), layer norm ("layer") or nothing ("none") applied to x."""
+    """Batch norm ("batch"), layer norm ("layer") or nothing ("none", "batch_input") applied to a hidden layer x."""
     if kind == "batch":
         return layers.BatchNormalization(name=f"bn_{name}")(x)
     if kind == "layer":
         return layers.LayerNormalization(name=f"ln_{name}")(x)
-    if kind == "none":
+    if kind in ("none", "batch_input"):  # "batch_input" normalizes the observation only
         return x
     raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {kind!r}")
 
@@ -74,10 +74,12 @@ def build_actor(
     ``"layer"`` puts layer norm on every hidden layer; it has no running
     statistics, and it is not applied to the raw observation, where averaging
     over a handful of unrelated components would erase their scales.
+    ``"batch_input"`` batch-normalizes the observation only, to separate the
+    input rescaling from the normalization of hidden layers.
     """
     action_dim = len(np.atleast_1d(action_low))
     obs = keras.Input(shape=(obs_dim,), name="observation")
-    x = _normalize(obs, "batch", "obs") if normalization == "batch" else obs
+    x = _normalize(obs, "batch", "obs") if normalization in ("batch", "batch_input") else obs
     for i, units in enumerate(hidden_sizes):
         x = layers.Dense(units, name=f"dense_{i}")(x)
         x = _normalize(x, normalization, str(i))
@@ -105,13 +107,14 @@ def build_critic(
     ``"hidden"`` lets the action join at the second hidden layer, as in the
     DDPG paper. With ``normalization="batch"`` the observation is normalized,
     and so is the layer before the action input in the paper's placement (or
-    every hidden layer with ``"input"``); ``"layer"`` normalizes every hidden layer.
+    every hidden layer with ``"input"``); ``"batch_input"`` the observation only;
+    ``"layer"`` normalizes every hidden layer.
     """
     if action_input not in CRITIC_ACTION_INPUTS:
         raise ValueError(f"action_input must be one of {CRITIC_ACTION_INPUTS}, got {action_input!r}")
     obs = keras.Input(shape=(obs_dim,), name="observation")
     action = keras.Input(shape=(action_dim,), name="action")
-    x = _normalize(obs, "batch", "obs") if normalization == "batch" else obs
+    x = _normalize(obs, "batch", "obs") if normalization in ("batch", "batch_input") else obs
     if action_input == "input":
         x = layers.Concatenate(name="join_action")([x, action])
     for i, units in enumerate(hidden_sizes):

@@ -121,6 +121,20 @@ class OptimalPendulumPolicy:
         return self.fine[q.argmax(axis=1)][:, None].astype(np.float32)
 
 
+def per_pendulum(policy: Policy) -> Policy:
+    """Apply a one-pendulum policy to each pendulum of ``MultiPendulum-v0`` (observations (n, 3d) -> (n, d)).
+
+    The pendulums are independent and the reward is their sum, so the per-pendulum optimum applied to each
+    pendulum is the optimum of the whole task.
+    """
+
+    def policy_d(obs: np.ndarray) -> np.ndarray:
+        n = len(obs)
+        return np.asarray(policy(obs.reshape(-1, 3))).reshape(n, -1)
+
+    return policy_d
+
+
 def pendulum_references(episodes: int = 10, optimum: OptimalPendulumPolicy | None = None) -> dict[str, float]:
     """Mean returns of the reference policies on the first ``episodes`` evaluation starts of Pendulum-v1.
 

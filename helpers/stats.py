@@ -116,18 +116,22 @@ def probability_of_improvement(a, b, axis=-1):
     return wins + 0.5 * ties
 
 
-def table(arms: dict[str, Sequence[float]], reference: str | None = None, unit: str = "final return") -> str:
+def table(arms: dict[str, Sequence[float]], reference: str | None = None, unit: str = "final return",
+          digits: int = 1) -> str:
     """One line per arm: seeds, mean [95% CI], IQM [95% CI], and, given a ``reference`` arm, the difference
     from it with its interval, 'significant' or 'not significant', and the probability of improvement."""
     width = max(len(name) for name in arms) + 2
     lines = [f"{'arm':{width}s}{'seeds':>6s}  {unit + ', mean [95% CI]':>32s}  {'IQM [95% CI]':>28s}"
              + (f"   vs {reference}: difference [95% CI]" if reference else "")]
     for name, values in arms.items():
-        s = summarize(values)
-        line = (f"{name:{width}s}{s.n:6d}  {s.mean:11.1f} [{s.mean_ci[0]:8.1f}, {s.mean_ci[1]:8.1f}]"
-                f"  {s.iqm:9.1f} [{s.iqm_ci[0]:7.1f}, {s.iqm_ci[1]:7.1f}]")
+        s, f = summarize(values), f".{digits}f"
+        line = (f"{name:{width}s}{s.n:6d}  {s.mean:11{f}} [{s.mean_ci[0]:8{f}}, {s.mean_ci[1]:8{f}}]"
+                f"  {s.iqm:9{f}} [{s.iqm_ci[0]:7{f}}, {s.iqm_ci[1]:7{f}}]")
         if reference and name != reference:
-            line += f"   {compare(values, arms[reference])}"
+            c = compare(values, arms[reference])
+            verdict = "significant" if c.significant else "not significant"
+            line += (f"   {c.difference:+{f}} [{c.difference_ci[0]:+{f}}, {c.difference_ci[1]:+{f}}], {verdict}; "
+                     f"P(improvement) {c.probability_of_improvement:.2f}")
         lines.append(line)
     return "\n".join(lines)
 

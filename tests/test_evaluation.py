@@ -56,3 +56,19 @@ def test_episodes_of_different_lengths(point_mass):
 def test_rejects_zero_episodes():
     with pytest.raises(ValueError, match="episodes"):
         evaluate(zero_policy, partial(make_env, "Pendulum-v1"), episodes=0)
+
+
+def test_share_at_bounds_counts_actions_at_either_bound():
+    from helpers.evaluation import share_at_bounds
+    from helpers.reference import constant_policy
+    pendulum = partial(make_env, "Pendulum-v1")
+    assert share_at_bounds(constant_policy(-2.0), pendulum, 2) == 1.0
+    assert share_at_bounds(constant_policy(1.97), pendulum, 2) == 1.0  # within 2% of the half-range
+    assert share_at_bounds(constant_policy(1.9), pendulum, 2) == 0.0
+    calls = []
+
+    def every_other_step_at_the_bound(obs):
+        calls.append(1)
+        return np.full((len(obs), 1), 2.0 if len(calls) % 2 else 0.0, np.float32)
+
+    assert share_at_bounds(every_other_step_at_the_bound, pendulum, 3) == 0.5

@@ -49,13 +49,20 @@ def test_joint_actions_and_head_params():
     assert_rejected(ex.check_head_params(lambda hidden, k, d: hidden * k**d), "biases")
 
 
-def test_actor_loss_accepts_numpy_or_tensorflow_and_catches_the_sign_error():
+def test_actor_loss_needs_a_gradient_to_the_actor_and_catches_the_sign_error():
     import tensorflow as tf
 
-    assert ex.check_actor_loss(lambda actor, critic, obs: -np.mean(critic([obs, actor(obs)])))
     assert ex.check_actor_loss(lambda actor, critic, obs: -tf.reduce_mean(critic([obs, actor(obs, training=False)])))
-    assert_rejected(ex.check_actor_loss(lambda actor, critic, obs: np.mean(critic([obs, actor(obs)]))), "sign error")
-    assert_rejected(ex.check_actor_loss(lambda actor, critic, obs: -np.sum(critic([obs, actor(obs)]))), "sum")
+    assert_rejected(ex.check_actor_loss(lambda actor, critic, obs: tf.reduce_mean(critic([obs, actor(obs)]))),
+                    "sign error")
+    assert_rejected(ex.check_actor_loss(lambda actor, critic, obs: -tf.reduce_sum(critic([obs, actor(obs)]))), "sum")
+    # Right value, no gradient: the action leaves TensorFlow, or is cut by stop_gradient.
+    assert_rejected(ex.check_actor_loss(lambda actor, critic, obs: -np.mean(critic([obs, actor(obs)]))),
+                    "no gradient")
+    assert_rejected(ex.check_actor_loss(
+        lambda actor, critic, obs: -tf.reduce_mean(critic([obs, tf.stop_gradient(actor(obs))]))), "no gradient")
+    assert_rejected(ex.check_actor_loss(
+        lambda actor, critic, obs: -tf.reduce_mean(critic([obs, np.asarray(actor(obs))]))), "numpy")
 
 
 def test_bandit_dpg():

@@ -28,7 +28,7 @@ def flat(state):
     return [np.asarray(x) for x in __import__("tensorflow").nest.flatten(state)]
 
 
-@pytest.mark.parametrize("normalization", ["none", "batch", "layer"])
+@pytest.mark.parametrize("normalization", ["none", "batch", "layer", "batch_input"])
 def test_first_updates_of_a_group_equal_each_seed_alone(normalization):
     config = replace(SMALL, normalization=normalization)
     group = DDPGAgent(3, [-2.0], [2.0], config, seeds=SEEDS)

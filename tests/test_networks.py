@@ -84,3 +84,12 @@ def test_batch_norm_modes_differ():
     obs = np.random.default_rng(0).normal(loc=50, scale=5, size=(64, 2)).astype(np.float32)
     # training=True normalizes with the batch, training=False with the running statistics.
     assert not np.allclose(actor(obs, training=True).numpy(), actor(obs, training=False).numpy())
+
+
+@pytest.mark.parametrize("action_input", ["input", "hidden"])
+def test_batch_input_normalizes_the_observation_and_nothing_else(action_input):
+    actor = build_actor(3, [-2.0], [2.0], hidden_sizes=(16, 16), normalization="batch_input")
+    critic = build_critic(3, 1, hidden_sizes=(16, 16), normalization="batch_input", action_input=action_input)
+    for model in (actor, critic):
+        norms = [layer.name for layer in model.layers if "norm" in type(layer).__name__.lower()]
+        assert norms == ["bn_obs"]

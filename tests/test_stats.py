@@ -56,3 +56,14 @@ def test_a_constant_statistic_gets_a_finite_interval_without_warnings(recwarn):
     c = compare([1.0, 2.0, 3.0], [-5.0, -4.0, -6.0])
     assert c.probability_ci == (1.0, 1.0) and np.all(np.isfinite(c.difference_ci))
     assert not [w for w in recwarn if "BCa" in str(w.message) or "invalid value" in str(w.message)]
+
+
+def test_table_prints_seeds_intervals_and_the_verdict_against_the_reference_arm():
+    from helpers.stats import table
+    text = table({"a": [1.0, 2.0, 3.0, 4.0], "b": [10.0, 11.0, 12.0, 13.0], "c": [1.0, 5.0, 2.0, 4.0]},
+                 reference="a", digits=2)
+    lines = text.splitlines()
+    assert len(lines) == 4 and "95% CI" in lines[0]
+    assert lines[1].split()[:2] == ["a", "4"] and "2.50" in lines[1]
+    assert "+9.00" in lines[2] and ", significant" in lines[2] and "P(improvement) 1.00" in lines[2]
+    assert "not significant" in lines[3]

@@ -125,3 +125,12 @@ def test_nan_stops_training_with_the_step_and_keeps_the_history(point_mass):
     assert info.value.step == 700 and info.value.seed == QUICK.seed
     assert info.value.history.total_steps == 700
     assert len(info.value.history.episode_returns) > 0
+
+
+def test_final_return_averages_the_last_evaluations():
+    from helpers.loop import History
+    history = History(eval_steps=[1, 2, 3, 4], eval_returns=[[-400.0], [-300.0, -100.0], [-150.0], [-130.0, -110.0]])
+    assert history.final_return() == pytest.approx((-200.0 - 150.0 - 120.0) / 3)
+    assert history.final_return(last=1) == pytest.approx(-120.0)
+    with pytest.raises(ValueError, match="never evaluated"):
+        History().final_return()
