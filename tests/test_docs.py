@@ -80,3 +80,37 @@ def test_every_notebook_imports_helpers_first_and_stores_no_log_noise():
             for output in cell.get("outputs", []):
                 text = output.get("text", "") if isinstance(output.get("text", ""), str) else ""
                 assert "absl::InitializeLog" not in text and "oneDNN custom operations" not in text, path
+
+
+def _measured_text() -> str:
+    """Every stored notebook output, every file in results/, and the main job's and the gallery's own records
+    (videos/**/*.json and *.md), with one minus sign and no thousands commas."""
+    parts = []
+    for path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            for output in cell.get("outputs", []):
+                parts.append("".join(output.get("text", "")))
+                parts.append("".join(output.get("data", {}).get("text/plain", "")))
+    files = sorted((ROOT / "results").glob("*")) + sorted((ROOT / "videos").rglob("*.json")) \
+        + sorted((ROOT / "videos").rglob("*.md"))
+    parts += [path.read_text() for path in files if path.is_file()]
+    return "\n".join(parts).replace("\u2212", "-").replace(",", "")
+
+
+def _quoted(pattern: str, text: str) -> list[str]:
+    return [m.group() for m in re.finditer(pattern, text)]
+
+
+def test_the_docs_quote_only_numbers_that_a_notebook_or_a_results_file_printed():
+    """The reading guide quotes the notebooks, and the README's returns and differences (signed decimals) come
+    from a notebook's stored outputs, from results/ or from a run's record under videos/, so neither can drift
+    from what was measured."""
+    measured = _measured_text()
+
+    def missing(numbers):
+        return [n for n in numbers if n.lstrip("−+-").replace(",", "") not in measured]
+
+    guide = (ROOT / "notebooks" / "README.md").read_text()
+    assert not missing(_quoted(r"(?<![\w.])[−+-]?\d[\d,]*\.\d+", guide)), "reading guide"
+    readme = (ROOT / "README.md").read_text()
+    assert not missing(_quoted(r"(?<![\w.])[−+]\d[\d,]*\.\d+", readme)), "README"

@@ -70,3 +70,17 @@ def test_the_optimal_policy_asks_for_a_reset_after_an_episode(optimum):
         optimum(obs)
     with pytest.raises(RuntimeError, match="reset"):
         optimum(obs)
+
+
+def test_discounted_returns_match_the_env_and_are_zero_upright_at_rest():
+    from helpers.reference import pendulum_discounted_returns
+    upright = np.array([[1.0, 0.0, 0.0]], np.float32)
+    assert pendulum_discounted_returns(constant_policy(0.0), upright)[0] == pytest.approx(0.0, abs=1e-12)
+    env = make_env("Pendulum-v1")
+    obs, _ = env.reset(seed=3)
+    policy = swing_up_controller()
+    start, total = obs.copy(), 0.0
+    for t in range(200):
+        obs, reward, *_ = env.step(policy(obs[None])[0])
+        total += 0.9**t * reward
+    assert pendulum_discounted_returns(policy, start[None], gamma=0.9, steps=200)[0] == pytest.approx(total, abs=1e-3)
