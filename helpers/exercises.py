@@ -378,7 +378,7 @@ def check_optimizers(fn: Callable) -> CheckResult:
     if actor_opt is critic_opt:
         return CheckResult(name, False, "a single optimizer is reused for actor and critic: Adam keeps running "
                                         "moments per variable and one learning rate, so the two networks would "
-                                        "share a step size and state; make two optimizers")
+                                        "share a learning rate and one step counter; make two optimizers")
     rates = float(actor_opt.learning_rate), float(critic_opt.learning_rate)
     if np.allclose(rates, (1e-3, 1e-4)):
         return CheckResult(name, False, "the learning rates are swapped: actor_lr goes to the actor's optimizer")

@@ -150,8 +150,9 @@ def videos_readme(clips: list[Clip]) -> str:
         f"Pendulum-v1 with the main job's settings (seed {pendulum.seed}, {pendulum.total_steps:,} steps, batch "
         f"{pendulum.batch_size}, {'-'.join(map(str, pendulum.hidden_sizes))} networks, Gaussian noise), filmed "
         f"before, during and after training; MountainCarContinuous-v0 with notebook 04's setting (seed "
-        f"{MOUNTAIN_CAR.seed}, {MOUNTAIN_CAR.total_steps:,} steps, 64-64 networks, noise sd "
-        f"{MOUNTAIN_CAR.noise_sigma} of the half-range) with OU and with Gaussian noise. Every clip starts from "
+        f"{MOUNTAIN_CAR.seed}, {MOUNTAIN_CAR.total_steps:,} steps, 64-64 networks, noise sigma "
+        f"{MOUNTAIN_CAR.noise_sigma} of the half-range: the sd of the Gaussian noise, the diffusion coefficient of "
+        "the OU noise) with OU and with Gaussian noise. Every clip starts from "
         "the same start state (`helpers.video.VIDEO_SEED`): on Pendulum the pendulum hangs almost straight down. "
         f"The evaluation runs the noise-free actor from {EVAL_EPISODES} fixed start states (`helpers.evaluation`); "
         "± is the spread over those start states. All numbers are in `gallery/index.json`.",
