@@ -103,6 +103,17 @@ class DDPGAgent(GroupLearner):
         return DDPGAgent(self.obs_dim, self.action_low, self.action_high, self.config,
                          [self.seeds[index]], [self.seed_state(index)])
 
+    @classmethod
+    def group_of(cls, agents: Sequence["DDPGAgent"]) -> "DDPGAgent":
+        """One group holding the seeds of several agents with the same config, for example the ``Run.agent`` of
+        each seed that ``train_seeds`` returns: acting or evaluating all of them then costs one compiled call."""
+        first = agents[0]
+        if any(a.config != first.config or a.obs_dim != first.obs_dim for a in agents):
+            raise ValueError("group_of needs agents with the same config and observation size")
+        return cls(first.obs_dim, first.action_low, first.action_high, first.config,
+                   [seed for a in agents for seed in a.seeds],
+                   [a.seed_state(i) for a in agents for i in range(a.group_size)])
+
     # ----- acting -------------------------------------------------------
     def _policy(self, s: DDPGState, obs):
         # training=False: batch norm uses its running statistics when acting.

@@ -79,6 +79,26 @@ def evaluate_group(agent, env_fn: EnvFactory, episodes: int = 10, seed: int = EV
         evaluator.close()
 
 
+def group_share_at_bounds(agent, env_fn: EnvFactory, episodes: int = 10, tolerance: float = 0.02,
+                          seed: int = EVAL_SEED) -> np.ndarray:
+    """``share_at_bounds`` for every seed of a group agent (one with ``act_group``) at once, shape (group_size,)."""
+    evaluator = Evaluator(env_fn, episodes, agent.group_size, seed)
+    low, high = evaluator.envs[0].action_space.low, evaluator.envs[0].action_space.high
+    margin = tolerance * (high - low) / 2
+    seen = []
+
+    def recording(obs: np.ndarray) -> np.ndarray:
+        actions = np.clip(np.asarray(agent.act_group(obs)), low, high)  # (group, episodes, action_dim)
+        seen.append((actions <= low + margin) | (actions >= high - margin))
+        return actions
+
+    try:
+        evaluator(recording)
+    finally:
+        evaluator.close()
+    return np.stack(seen).mean(axis=(0, 2, 3))
+
+
 def share_at_bounds(policy: Policy, env_fn: EnvFactory, episodes: int = 10, tolerance: float = 0.02,
                     seed: int = EVAL_SEED) -> float:
     """The share of a policy's evaluation actions that sit at a bound of the action box.

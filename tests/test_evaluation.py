@@ -72,3 +72,24 @@ def test_share_at_bounds_counts_actions_at_either_bound():
         return np.full((len(obs), 1), 2.0 if len(calls) % 2 else 0.0, np.float32)
 
     assert share_at_bounds(every_other_step_at_the_bound, pendulum, 3) == 0.5
+
+
+def test_group_share_at_bounds_matches_each_seed_alone():
+    from dataclasses import replace
+
+    from helpers.agent import DDPGAgent
+    from helpers.config import DDPGConfig
+    from helpers.evaluation import group_share_at_bounds, share_at_bounds
+    pendulum = partial(make_env, "Pendulum-v1")
+    config = replace(DDPGConfig(), hidden_sizes=(8, 8))
+    group = DDPGAgent.for_env(pendulum(), config, [0, 1, 2])
+    state = group.seed_state(1)
+    state.actor.trainable[-2][...] *= 1e4  # saturate seed 1's tanh (its last kernel)
+    agents = [group.seed_agent(0), DDPGAgent(group.obs_dim, group.action_low, group.action_high, config, [1], [state]),
+              group.seed_agent(2)]
+    regrouped = DDPGAgent.group_of(agents)
+    assert list(regrouped.seeds) == [0, 1, 2]
+    shares = group_share_at_bounds(regrouped, pendulum, 3)
+    alone = [share_at_bounds(a.act, pendulum, 3) for a in agents]
+    np.testing.assert_allclose(shares, alone)
+    assert shares[1] > 0.5 and shares[0] == 0.0
