@@ -4,6 +4,11 @@ Importing the package imports TensorFlow with its start-up chatter silenced
 (CUDA probes and oneDNN notices on a CPU-only machine, and the one-time notice
 of the first XLA compilation), so that notebook outputs show only what the
 course prints. Real import errors still raise.
+
+It also sets ``MUJOCO_GL=egl`` on Linux when ``MUJOCO_GL`` is unset: MuJoCo
+then renders frames headless (no display, no Xvfb), in a terminal, on a
+server and on Colab. Set ``MUJOCO_GL`` yourself to choose another backend
+(``glfw`` with a display, ``osmesa`` for software rendering).
 """
 
 import os
@@ -33,4 +38,6 @@ def _import_tensorflow_quietly() -> None:
         os.close(devnull)
 
 
+if sys.platform.startswith("linux"):
+    os.environ.setdefault("MUJOCO_GL", "egl")  # read by mujoco when it is first imported
 _import_tensorflow_quietly()

@@ -100,8 +100,8 @@ class DDPGAgent(GroupLearner):
 
     def seed_agent(self, index: int) -> "DDPGAgent":
         """A group of one holding a copy of the seed at ``index`` (to evaluate, film or save it alone)."""
-        return DDPGAgent(self.obs_dim, self.action_low, self.action_high, self.config,
-                         [self.seeds[index]], [self.seed_state(index)])
+        return type(self)(self.obs_dim, self.action_low, self.action_high, self.config,
+                          [self.seeds[index]], [self.seed_state(index)])
 
     @classmethod
     def group_of(cls, agents: Sequence["DDPGAgent"]) -> "DDPGAgent":
@@ -130,6 +130,30 @@ class DDPGAgent(GroupLearner):
         # was stored with terminated = 0, so its target still includes gamma * Q'.
         return reward + self._gamma * (1.0 - terminated) * next_q[:, 0]
 
+    def _critic_step(self, critic: NetWeights, critic_adam: AdamState, obs, action, y):
+        """One Adam step on the mean squared TD error of ``critic`` at the stored (s, a): new weights, Adam, loss, Q."""
+        with tf.GradientTape() as tape:
+            tape.watch(critic.trainable)
+            q, stats = self.critic_net(critic, [obs, action], training=True)
+            loss = tf.reduce_mean(tf.square(y - q[:, 0]))
+        grads = tape.gradient(loss, critic.trainable)
+        weights, critic_adam = adam(critic.trainable, grads, critic_adam, self.config.critic_lr)
+        return NetWeights(weights, stats), critic_adam, loss, q
+
+    def _actor_step(self, actor: NetWeights, actor_adam: AdamState, critic: NetWeights, obs):
+        """One Adam step of the actor on -mean Q(s, mu(s)): new actor, Adam, loss, and the critic (its
+        batch-norm statistics saw the actor's actions)."""
+        with tf.GradientTape() as tape:
+            tape.watch(actor.trainable)
+            mu, actor_stats = self.actor_net(actor, obs, training=True)
+            q_mu, critic_stats = self.critic_net(critic, [obs, mu], training=True)
+            # Minimizing -Q is gradient ascent on Q; the gradient reaches the actor
+            # only through dQ/da, the deterministic policy gradient.
+            loss = -tf.reduce_mean(q_mu)
+        grads = tape.gradient(loss, actor.trainable)
+        weights, actor_adam = adam(actor.trainable, grads, actor_adam, self.config.actor_lr)
+        return NetWeights(weights, actor_stats), actor_adam, loss, NetWeights(critic.trainable, critic_stats)
+
     def _train_step(self, s: DDPGState, batch):
         """One DDPG update of one seed: returns the new state, [critic loss, actor loss, mean Q], ok.
 
@@ -139,25 +163,8 @@ class DDPGAgent(GroupLearner):
         obs, action, reward, next_obs, terminated = batch
         # y is computed outside the tapes: a constant, so no gradient flows into Q' or mu'.
         y = self.td_target(s, reward, next_obs, terminated)
-        with tf.GradientTape() as tape:
-            tape.watch(s.critic.trainable)
-            q, critic_stats = self.critic_net(s.critic, [obs, action], training=True)
-            critic_loss = tf.reduce_mean(tf.square(y - q[:, 0]))
-        grads = tape.gradient(critic_loss, s.critic.trainable)
-        weights, critic_adam = adam(s.critic.trainable, grads, s.critic_adam, self.config.critic_lr)
-        critic = NetWeights(weights, critic_stats)
-
-        with tf.GradientTape() as tape:
-            tape.watch(s.actor.trainable)
-            mu, actor_stats = self.actor_net(s.actor, obs, training=True)
-            q_mu, critic_stats = self.critic_net(critic, [obs, mu], training=True)
-            # Minimizing -Q is gradient ascent on Q; the gradient reaches the actor
-            # only through dQ/da, the deterministic policy gradient.
-            actor_loss = -tf.reduce_mean(q_mu)
-        grads = tape.gradient(actor_loss, s.actor.trainable)
-        weights, actor_adam = adam(s.actor.trainable, grads, s.actor_adam, self.config.actor_lr)
-        actor, critic = NetWeights(weights, actor_stats), NetWeights(critic.trainable, critic_stats)
-
+        critic, critic_adam, critic_loss, q = self._critic_step(s.critic, s.critic_adam, obs, action, y)
+        actor, actor_adam, actor_loss, critic = self._actor_step(s.actor, s.actor_adam, critic, obs)
         new = DDPGState(
             actor,
             critic,
@@ -182,6 +189,7 @@ class DDPGAgent(GroupLearner):
         return pure.load_into_model(getattr(self.seed_state(index), name))
 
     _NETWORKS = ("actor", "critic", "target_actor", "target_critic")
+    _State = DDPGState
 
     @property
     def actor(self) -> keras.Model:
@@ -210,6 +218,8 @@ class DDPGAgent(GroupLearner):
             pure = self.actor_net if name.endswith("actor") else self.critic_net
             pure.model.load_weights(path)
             loaded[name] = pure.weights_of()
-        state = DDPGState(**loaded, actor_adam=adam_init(loaded["actor"].trainable),
-                          critic_adam=adam_init(loaded["critic"].trainable))
+        # Every online network has an Adam memory named after it; it starts afresh.
+        adams = {f"{name}_adam": adam_init(loaded[name].trainable) for name in self._NETWORKS
+                 if f"{name}_adam" in self._State._fields}
+        state = self._State(**loaded, **adams)
         tf.nest.map_structure(lambda var, value: var[index].assign(value), self.state, state)

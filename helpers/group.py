@@ -131,6 +131,9 @@ class GroupLearner:
         )
         self._act_fn = None
         self._update_fn = None
+        # Per-transition shapes of the parts of a batch: obs, action, reward, next_obs, terminated.
+        # An algorithm that needs more per transition (TD3's smoothing noise) appends to this list.
+        self._batch_shapes = [[self.obs_dim], [self.action_dim], [], [self.obs_dim], []]
 
     @property
     def group_size(self) -> int:
@@ -166,15 +169,15 @@ class GroupLearner:
         return self.act_group(obs[None])[0]
 
     # ----- learning -----------------------------------------------------
-    def _update_graph(self, obs, action, reward, next_obs, terminated):
-        """Up to k updates for every seed: inputs are (group, k, batch, ...); stats are (group, k', 3).
+    def _update_graph(self, *batches):
+        """Up to k updates for every seed: each batch part is (group, k, batch, ...); stats are (group, k', 3).
 
         The loop stops after the first update in which any seed's loss was not
         finite. That seed's state is left as it was before it (``_train_step``
         keeps it), so no later update trains on garbage.
         """
         state = tf.nest.map_structure(tf.convert_to_tensor, self.state)
-        n = tf.shape(obs)[1]
+        n = tf.shape(batches[0])[1]
         stats = tf.TensorArray(tf.float32, size=n, element_shape=[self.group_size, 3])
 
         def one_update(args):
@@ -182,7 +185,7 @@ class GroupLearner:
             return self._train_step(seed_state, batch)
 
         def body(i, state, stats, ok):
-            batch = (obs[:, i], action[:, i], reward[:, i], next_obs[:, i], terminated[:, i])
+            batch = tuple(part[:, i] for part in batches)
             state, row, seed_ok = tf.vectorized_map(one_update, (state, batch))
             return i + 1, state, stats.write(i, row), tf.reduce_all(seed_ok)
 
@@ -201,8 +204,7 @@ class GroupLearner:
         non-finite in update k' and the loop stopped there.
         """
         if self._update_fn is None:
-            shapes = [[self.obs_dim], [self.action_dim], [], [self.obs_dim], []]
-            spec = [tf.TensorSpec([self.group_size, None, None, *s], tf.float32) for s in shapes]
+            spec = [tf.TensorSpec([self.group_size, None, None, *s], tf.float32) for s in self._batch_shapes]
             # XLA fuses the many small ops of an update (Adam, Polyak, activations) for all seeds at once.
             self._update_fn = tf.function(self._update_graph, input_signature=spec, jit_compile=True)
         stats, ran = self._update_fn(*[tf.constant(np.asarray(b, np.float32)) for b in batches])

@@ -256,7 +256,8 @@ class RunLog:
                                     histories)
 
 
-LEARNING_FIELDS = ("gamma", "tau", "actor_lr", "critic_lr", "hidden_sizes", "normalization", "critic_action")
+LEARNING_FIELDS = ("gamma", "tau", "actor_lr", "critic_lr", "hidden_sizes", "normalization", "critic_action",
+                   "twin_critics", "policy_delay", "target_noise", "target_noise_clip")
 
 
 class GroupRun(NamedTuple):
@@ -289,7 +290,7 @@ def train_group(
     env_fn = env_fn or partial(make_env, config.env_id)
     seeds = agent.seeds if agent is not None else (list(seeds) if seeds is not None else [config.seed])
     envs = GroupEnvs(env_fn, seeds)
-    agent = agent or DDPGAgent.for_env(envs.envs[0], config, envs.seeds)
+    agent = agent or agent_class(config).for_env(envs.envs[0], config, envs.seeds)
     check_agent(agent, config, envs)
     buffers = [make_replay_buffer(replace(config, seed=s), envs.envs[0]) for s in agent.seeds]
     explorer = explorer or NoisyExplorer.for_config(agent, config, envs.envs)
@@ -336,9 +337,16 @@ def train_group(
     return GroupRun(agent, log.finish(), buffers)
 
 
+def agent_class(config: DDPGConfig) -> type[DDPGAgent]:
+    """The agent a config asks for: ``TD3Agent`` for a ``TD3Config``, else ``DDPGAgent``."""
+    from helpers.td3 import TD3Agent, TD3Config
+
+    return TD3Agent if isinstance(config, TD3Config) else DDPGAgent
+
+
 def check_agent(agent, config: DDPGConfig, envs: GroupEnvs) -> None:
     """The agent must have been built with this config's learning settings."""
-    mismatch = [f for f in LEARNING_FIELDS if getattr(agent.config, f) != getattr(config, f)]
+    mismatch = [f for f in LEARNING_FIELDS if getattr(agent.config, f, None) != getattr(config, f, None)]
     if mismatch:
         envs.close()
         raise ValueError(f"the agent was built with other settings for {', '.join(mismatch)}; "

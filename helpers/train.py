@@ -1,13 +1,15 @@
-"""The main job: train DDPG, evaluate it, and record videos.
+"""The main job: train DDPG (or TD3), evaluate it, and record videos.
 
-    python -m helpers.train                       # Pendulum-v1, seed 0
+    python -m helpers.train                       # DDPG on Pendulum-v1, seed 0
+    python -m helpers.train --algo td3 --env InvertedPendulum-v5 --steps 30000
     python -m helpers.train --seeds 0-9           # ten seeds trained side by side, as one group
     python -m helpers.train --seeds 0 3 7
     python -m helpers.train --env MountainCarContinuous-v0 --steps 30000
     python -m helpers.train --env my_package:MyEnv-v0 --no-video
 
 With ``--seed`` (default 0) it writes into ``--out`` (default
-``videos/<env>_seed<seed>``): the learning curve ``learning_curve.png``,
+``videos/<env>_seed<seed>``; with ``--algo td3`` the folder name starts with
+``td3_``): the learning curve ``learning_curve.png``,
 ``untrained.mp4/.gif``, ``trained.mp4/.gif`` and ``summary.json``. With
 ``--seeds`` (default folder ``videos/<env>_seeds<first>-<last>``) each seed gets
 a folder ``seed<k>/`` with its ``summary.json`` and learning curve, the group
@@ -60,6 +62,18 @@ def parse_seeds(tokens: list[str]) -> list[int]:
     return seeds
 
 
+ALGORITHMS = ("ddpg", "td3")
+
+
+def make_config(algo: str, **fields) -> DDPGConfig:
+    """The default config of ``algo`` ("ddpg" or "td3") with ``fields`` changed (validated)."""
+    if algo == "td3":
+        from helpers.td3 import TD3Config
+
+        return replace(TD3Config(), **fields)
+    return replace(DDPGConfig(), **fields)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose errors are a single line on stderr and exit code 2."""
 
@@ -70,6 +84,8 @@ class OneLineParser(argparse.ArgumentParser):
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = DDPGConfig()
     parser = OneLineParser(prog="python -m helpers.train", description=__doc__.split("\n")[0])
+    parser.add_argument("--algo", choices=ALGORITHMS, default="ddpg",
+                        help="ddpg, or td3: DDPG with TD3's three fixes (default: %(default)s)")
     parser.add_argument("--env", default=defaults.env_id, help="gymnasium id with a Box action space, "
                         "or 'module:EnvId' (default: %(default)s)")
     parser.add_argument("--steps", type=positive_int, default=defaults.total_steps,
@@ -98,16 +114,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     seeds = args.seed_list or [DDPGConfig().seed if args.seed is None else args.seed]
     try:
-        config = replace(DDPGConfig(), env_id=args.env, total_steps=args.steps, warmup_steps=args.warmup,
-                         seed=seeds[0])
+        config = make_config(args.algo, env_id=args.env, total_steps=args.steps, warmup_steps=args.warmup,
+                             seed=seeds[0])
     except ValueError as exc:
         return fail(str(exc))
 
     # Heavy imports after argument checks, so `--help` and typos answer at once.
-    from helpers.agent import DDPGAgent
     from helpers.envs import EnvError, make_env
     from helpers.evaluation import evaluate_group
-    from helpers.loop import TrainingDivergedError, train_group
+    from helpers.loop import TrainingDivergedError, agent_class, train_group
     from helpers.video import VideoError, record_video
 
     env_fn = partial(make_env, config.env_id)
@@ -115,10 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         probe = env_fn()  # fail fast on a bad id or a discrete action space
     except EnvError as exc:
         return fail(str(exc))
-    agent = DDPGAgent.for_env(probe, config, seeds)
+    agent = agent_class(config).for_env(probe, config, seeds)
     probe.close()
     grouped = args.seed_list is not None
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", config.env_id)
+    name = ("td3_" if args.algo == "td3" else "") + re.sub(r"[^A-Za-z0-9_.-]+", "-", config.env_id)
     out = args.out or Path("videos") / (f"{name}_seeds{seeds[0]}-{seeds[-1]}" if grouped else f"{name}_seed{seeds[0]}")
     seed_dirs = [out / f"seed{s}" for s in seeds] if grouped else [out]
     for folder in seed_dirs:
@@ -134,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"warning: {video_error}; training goes on without videos", file=sys.stderr)
 
     group = f"seeds {', '.join(map(str, seeds))} side by side" if grouped else f"seed {seeds[0]}"
-    print(f"Training DDPG on {config.env_id} for {config.total_steps} steps ({group}) -> {out}")
+    algo = args.algo.upper()
+    print(f"Training {algo} on {config.env_id} for {config.total_steps} steps ({group}) -> {out}")
     try:
         run = train_group(config, env_fn=env_fn, progress=not args.quiet, agent=agent)
     except TrainingDivergedError as exc:
@@ -146,14 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     summaries = [seed_summary(config, h, r) for h, r in zip(run.histories, returns)]
     for summary, history, folder in zip(summaries, run.histories, seed_dirs):
         write_json(folder / "summary.json", summary)  # written before any video can fail
-        plot_curves([history], folder / "learning_curve.png",
-                    f"DDPG on {config.env_id}, seed {history.seed}: final {args.eval_episodes}-episode "
+        plot_curves([history], folder / "learning_curve.png", algo,
+                    f"{algo} on {config.env_id}, seed {history.seed}: final {args.eval_episodes}-episode "
                     f"evaluation {summary['eval_mean']:.0f} ± {summary['eval_std']:.0f}")
     if grouped:
         aggregate = group_summary(config, run.histories, summaries, args.eval_episodes, seeds[0])
         write_json(out / "summary.json", aggregate)
-        plot_curves(run.histories, out / "learning_curve.png",
-                    f"DDPG on {config.env_id}, {len(seeds)} seeds: final evaluation mean "
+        plot_curves(run.histories, out / "learning_curve.png", algo,
+                    f"{algo} on {config.env_id}, {len(seeds)} seeds: final evaluation mean "
                     f"{aggregate['eval_mean_over_seeds']:.0f}")
 
     if not args.no_video and video_error is None:
@@ -183,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
 def seed_summary(config: DDPGConfig, history, returns) -> dict:
     """One seed's results, JSON-ready."""
     return {
+        "algo": type(config).__name__.removesuffix("Config").lower(),
         "env": config.env_id,
         "seed": history.seed,
         "total_steps": history.total_steps,
@@ -206,6 +223,7 @@ def group_summary(config: DDPGConfig, histories, summaries, eval_episodes: int, 
     means = [s["eval_mean"] for s in summaries]
     h = histories[0]
     return {
+        "algo": type(config).__name__.removesuffix("Config").lower(),
         "env": config.env_id,
         "seeds": [s["seed"] for s in summaries],
         "total_steps": h.total_steps,
@@ -222,7 +240,7 @@ def group_summary(config: DDPGConfig, histories, summaries, eval_episodes: int, 
     }
 
 
-def plot_curves(histories, path: Path, title: str) -> None:
+def plot_curves(histories, path: Path, label: str, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -232,7 +250,7 @@ def plot_curves(histories, path: Path, title: str) -> None:
 
     use_course_style()
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    plot_learning_curve(histories, ax=ax, label="DDPG")
+    plot_learning_curve(histories, ax=ax, label=label)
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -22,6 +22,24 @@ VIDEO_SEED = EVAL_SEED + 31
 straight down (angle -3.10 rad) and a good policy has to swing it up."""
 
 INSTALL_HINT = 'pip install "gymnasium[classic-control]" "moviepy>=2"'
+MUJOCO_HINT = 'pip install "gymnasium[mujoco]"'
+
+
+def failure_hint(exc: BaseException) -> str:
+    """What failed and what to do, in one line, for an exception raised while filming."""
+    text = f"{type(exc).__name__}: {exc}"
+    lowered = text.lower()
+    if isinstance(exc, ImportError) or "dependencynotinstalled" in lowered:
+        needed = MUJOCO_HINT if "mujoco" in lowered else INSTALL_HINT
+        return f"video recording needs a package that is missing ({text}); run: {needed}"
+    if any(word in lowered for word in ("opengl", "egl", "glfw", "osmesa", "mjr_makecontext")):
+        backend = os.environ.get("MUJOCO_GL", "unset")
+        return (f"MuJoCo could not open an OpenGL context to draw frames (MUJOCO_GL={backend}; {text}). "
+                "Without a display, set MUJOCO_GL=egl (needs the EGL library, libegl1) or MUJOCO_GL=osmesa "
+                "before anything imports mujoco, then restart the kernel or process")
+    if "moviepy" in lowered or "ffmpeg" in lowered:
+        return f"writing the mp4 failed ({text}); run: {INSTALL_HINT}"
+    return f"video recording failed ({text}); the env needs render_mode='rgb_array', and {INSTALL_HINT}"
 
 
 class VideoError(RuntimeError):
@@ -57,7 +75,6 @@ def record_video(
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    import gymnasium as gym
     from gymnasium.wrappers import RecordVideo
 
     mp4 = Path(path).with_suffix(".mp4")
@@ -78,11 +95,8 @@ def record_video(
             frames = list(env.recorded_frames)
             env.close()  # RecordVideo writes the mp4 here
             env = None
-        except (ImportError, gym.error.DependencyNotInstalled) as exc:
-            raise VideoError(f"video recording needs extra packages ({exc}); run: {INSTALL_HINT}") from None
-        except Exception as exc:  # no rgb_array rendering, an ffmpeg failure, ...: never lose the run for a video
-            raise VideoError(f"video recording failed ({type(exc).__name__}: {exc}); "
-                             f"the env needs render_mode='rgb_array', and {INSTALL_HINT}") from None
+        except Exception as exc:  # a missing package, no OpenGL, an ffmpeg failure, ...: never lose the run for a video
+            raise VideoError(failure_hint(exc)) from None
         finally:
             if env is not None:
                 try:

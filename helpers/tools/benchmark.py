@@ -2,6 +2,7 @@
 
     python -m helpers.tools.benchmark                            # seeds 0-9, 10,000 steps, default networks
     python -m helpers.tools.benchmark --hidden-sizes 256 256 --seeds 0-4
+    python -m helpers.tools.benchmark --algo td3 --env InvertedPendulum-v5 --steps 30000 --no-single
 
 Both paths use the same settings: one gradient update per env step per seed,
 batch 64. The single path trains the first seed alone; the group path trains
@@ -18,10 +19,9 @@ from __future__ import annotations
 import json
 import platform
 import sys
-from dataclasses import replace
 
 from helpers.config import DDPGConfig
-from helpers.train import OneLineParser, fail, parse_seeds, positive_int
+from helpers.train import ALGORITHMS, OneLineParser, fail, make_config, parse_seeds, positive_int
 
 
 def speed_row(label: str, histories) -> dict:
@@ -34,6 +34,7 @@ def speed_row(label: str, histories) -> dict:
 def main(argv: list[str] | None = None) -> int:
     defaults = DDPGConfig()
     parser = OneLineParser(prog="python -m helpers.tools.benchmark", description=__doc__.split("\n")[0])
+    parser.add_argument("--algo", choices=ALGORITHMS, default="ddpg", help="ddpg or td3 (default: %(default)s)")
     parser.add_argument("--env", default=defaults.env_id)
     parser.add_argument("--seeds", nargs="+", default=["0-9"], help="a range such as 0-9, or a list (default: 0-9)")
     parser.add_argument("--steps", type=positive_int, default=defaults.total_steps)
@@ -55,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         make_env(args.env).close()
-        config = replace(defaults, env_id=args.env, total_steps=args.steps, warmup_steps=args.warmup,
-                         hidden_sizes=tuple(args.hidden_sizes), seed=seeds[0])
+        config = make_config(args.algo, env_id=args.env, total_steps=args.steps, warmup_steps=args.warmup,
+                             hidden_sizes=tuple(args.hidden_sizes), seed=seeds[0])
     except (EnvError, ValueError) as exc:
         return fail(str(exc))
     env_fn = lambda: make_env(args.env)  # noqa: E731
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {seed} | {r.mean():.1f} ± {r.std():.1f} |")
 
     summary = {
+        "algo": args.algo,
         "env": args.env,
         "steps": args.steps,
         "group_size": len(seeds),
