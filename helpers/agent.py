@@ -120,6 +120,24 @@ class DDPGAgent(GroupLearner):
         action, _ = self.actor_net(s.actor, obs, training=False)
         return action
 
+    def _value(self, s: DDPGState, obs):
+        """The critic's value of the actor's action, Q(s, mu(s)), both networks in inference mode."""
+        action, _ = self.actor_net(s.actor, obs, training=False)
+        q, _ = self.critic_net(s.critic, [obs, action], training=False)
+        return q[:, 0]
+
+    def q_group(self, obs: np.ndarray) -> np.ndarray:
+        """Q(s, mu(s)) from every seed's critic: observations (group, n, obs_dim) -> values (group, n)."""
+        if getattr(self, "_q_fn", None) is None:
+            spec = tf.TensorSpec([self.group_size, None, self.obs_dim], tf.float32)
+
+            def graph(obs):
+                state = tf.nest.map_structure(tf.convert_to_tensor, self.state)
+                return tf.vectorized_map(lambda args: self._value(*args), (state, obs))
+
+            self._q_fn = tf.function(graph, input_signature=[spec], jit_compile=True).get_concrete_function()
+        return self._q_fn(tf.constant(np.asarray(obs, np.float32))).numpy()
+
     # ----- learning -----------------------------------------------------
     def td_target(self, s: DDPGState, reward, next_obs, terminated):
         """y = r + gamma * (1 - terminated) * Q'(s', mu'(s')), from the target networks."""

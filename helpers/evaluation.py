@@ -121,3 +121,70 @@ def share_at_bounds(policy: Policy, env_fn: EnvFactory, episodes: int = 10, tole
 
     evaluate(recording, env_fn, episodes, seed)
     return float(np.concatenate(seen).mean())
+
+
+def q_against_return(agent, env_fn: EnvFactory, episodes: int = 5, steps: int = 600,
+                     seed: int = EVAL_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """How well each seed's critic knows its own policy: Q(s0, mu(s0)) next to the discounted return.
+
+    For every seed of ``agent`` and each of the first ``episodes`` evaluation starts s0, it returns the
+    critic's estimate Q(s0, mu(s0)) and the discounted return (the agent's gamma) that the noise-free
+    policy actually collects from s0, both of shape (group, episodes). The rollout steps
+    ``env.unwrapped``, so the time limit does not cut it: the critic values an episode that continues,
+    because training bootstraps through truncation. A termination ends it. After ``steps`` steps the
+    rest weighs gamma ** steps (0.0024 for gamma = 0.99 and 600 steps). Q above the return is
+    overestimation (Fujimoto et al., 2018, Figure 1).
+    """
+    gamma = agent.config.gamma
+    g, e = agent.group_size, episodes
+    envs = [env_fn() for _ in range(g * e)]
+    try:
+        low, high = envs[0].action_space.low, envs[0].action_space.high
+        obs = np.stack([env.reset(seed=seed + i % e)[0] for i, env in enumerate(envs)]).astype(np.float32)
+        q = agent.q_group(obs.reshape(g, e, -1))
+        returns, discount = np.zeros(g * e), 1.0
+        running = np.ones(g * e, dtype=bool)
+        for _ in range(steps):
+            actions = np.clip(agent.act_group(obs.reshape(g, e, -1)).reshape(g * e, -1), low, high)
+            for i in np.flatnonzero(running):
+                obs[i], reward, terminated, _, _ = envs[i].unwrapped.step(actions[i])
+                returns[i] += discount * reward
+                running[i] = not terminated
+            discount *= gamma
+            if not running.any():
+                break
+    finally:
+        for env in envs:
+            env.close()
+    return q, returns.reshape(g, e)
+
+
+class OverestimationTracker:
+    """``on_step`` callback for ``helpers.loop.train_group``: every ``every`` env steps it records
+    ``q_against_return`` for the whole group. After training, ``steps`` lists when, and ``q`` and
+    ``returns`` have shape (checkpoints, group, episodes)."""
+
+    def __init__(self, env_fn: EnvFactory, every: int, episodes: int = 5, horizon: int = 600):
+        self.env_fn, self.every, self.episodes, self.horizon = env_fn, every, episodes, horizon
+        self.steps: list[int] = []
+        self._q: list[np.ndarray] = []
+        self._returns: list[np.ndarray] = []
+
+    def __call__(self, step: int, agent) -> None:
+        if step % self.every == 0:
+            q, returns = q_against_return(agent, self.env_fn, self.episodes, self.horizon)
+            self.steps.append(step)
+            self._q.append(q)
+            self._returns.append(returns)
+
+    @property
+    def q(self) -> np.ndarray:
+        return np.array(self._q)
+
+    @property
+    def returns(self) -> np.ndarray:
+        return np.array(self._returns)
+
+    def bias(self) -> np.ndarray:
+        """Q minus return, averaged over the starts: shape (checkpoints, group); above 0 is overestimation."""
+        return (self.q - self.returns).mean(axis=-1)

@@ -1,5 +1,8 @@
-"""Reference policies for Pendulum-v1, to read a learning curve against: do nothing, a constant torque, a
-classical swing-up controller, and the optimum computed from the known dynamics by dynamic programming.
+"""Reference policies to read a learning curve against.
+
+For Pendulum-v1 (and ``MultiPendulum-v0``, one per pendulum): do nothing, a constant torque, a classical
+swing-up controller, and the optimum computed from the known dynamics by dynamic programming. For MuJoCo's
+InvertedPendulum-v5: do nothing, a constant push, random actions, and an LQR controller built from the model.
 
 Pendulum-v1's dynamics are known: with theta = 0 upright, theta'' = 15 sin(theta) + 3 u (g = 10, m = l = 1),
 u in [-2, 2]. The energy E = theta'^2 / 2 + 15 (cos(theta) - 1) is 0 upright and at rest, and dE/dt = 3 u theta',
@@ -171,3 +174,75 @@ def pendulum_discounted_returns(policy: Policy, obs: np.ndarray, gamma: float = 
         theta, speed = _pendulum_step(theta, speed, u)
         discount *= gamma
     return total
+
+
+def multi_pendulum_references(n: int, episodes: int = 10,
+                              optimum: OptimalPendulumPolicy | None = None) -> dict[str, float]:
+    """``pendulum_references`` for ``n`` pendulums (``MultiPendulum-v0``): each reference drives every pendulum.
+
+    Do nothing, a constant torque of +2 on every pendulum (a saturated actor), the swing-up controller on each
+    pendulum, and the dynamic-programming optimum on each, which is the optimum of the whole task.
+    """
+    from helpers.envs import multi_pendulum_fn
+
+    optimum = optimum or OptimalPendulumPolicy()
+    optimum.reset()
+    env_fn = multi_pendulum_fn(n)
+    return {"do nothing": float(evaluate(constant_policy(0.0, n), env_fn, episodes).mean()),
+            "constant +2 N·m": float(evaluate(constant_policy(2.0, n), env_fn, episodes).mean()),
+            "swing-up controller": float(evaluate(per_pendulum(swing_up_controller()), env_fn, episodes).mean()),
+            "optimum (dynamic programming)": float(evaluate(per_pendulum(optimum), env_fn, episodes).mean())}
+
+
+def inverted_pendulum_lqr(q=(1.0, 10.0, 0.1, 0.1), r: float = 0.1) -> Policy:
+    """A linear-quadratic regulator for MuJoCo's ``InvertedPendulum-v5``, from its own model.
+
+    The env's step (two MuJoCo steps with the control held) is linearised around the upright cart at rest
+    by central finite differences of the simulator itself; the discrete Riccati equation then gives the
+    gain K of u = -K x, x = (cart position, pole angle, their velocities) = the observation. The action
+    is clipped to the env's box. Needs ``gymnasium[mujoco]``.
+    """
+    import mujoco
+    import scipy.linalg
+
+    env = make_env("InvertedPendulum-v5")
+    model, data, substeps = env.unwrapped.model, env.unwrapped.data, env.unwrapped.frame_skip
+    low, high = env.action_space.low, env.action_space.high
+    env.close()
+
+    def step(x, u):
+        data.qpos[:], data.qvel[:], data.ctrl[:] = x[: model.nq], x[model.nq :], u
+        mujoco.mj_step(model, data, substeps)
+        return np.concatenate([data.qpos, data.qvel])
+
+    eps, x0, u0 = 1e-5, np.zeros(2 * model.nv), np.zeros(model.nu)
+    a = np.stack([(step(x0 + eps * e, u0) - step(x0 - eps * e, u0)) / (2 * eps) for e in np.eye(x0.size)], 1)
+    b = np.stack([(step(x0, u0 + eps * e) - step(x0, u0 - eps * e)) / (2 * eps) for e in np.eye(u0.size)], 1)
+    q_matrix, r_matrix = np.diag(q), r * np.eye(u0.size)
+    p = scipy.linalg.solve_discrete_are(a, b, q_matrix, r_matrix)
+    gain = np.linalg.solve(r_matrix + b.T @ p @ b, b.T @ p @ a)
+
+    def policy(obs: np.ndarray) -> np.ndarray:
+        return np.clip(-np.asarray(obs, np.float64) @ gain.T, low, high).astype(np.float32)
+
+    policy.gain = gain
+    return policy
+
+
+def inverted_pendulum_references(episodes: int = 10) -> dict[str, float]:
+    """Mean returns on the first ``episodes`` evaluation starts of ``InvertedPendulum-v5``: do nothing, a
+    constant push at the action bound (what a saturated actor does), uniform random actions, and the LQR
+    controller (``inverted_pendulum_lqr``), which balances all 1,000 steps: the maximum return."""
+
+    def env_fn():
+        return make_env("InvertedPendulum-v5")
+
+    rng = np.random.default_rng(0)
+
+    def random_policy(obs):
+        return rng.uniform(-3.0, 3.0, (len(obs), 1)).astype(np.float32)
+
+    return {"do nothing": float(evaluate(constant_policy(0.0), env_fn, episodes).mean()),
+            "constant +3 (bound)": float(evaluate(constant_policy(3.0), env_fn, episodes).mean()),
+            "random actions": float(evaluate(random_policy, env_fn, episodes).mean()),
+            "LQR controller": float(evaluate(inverted_pendulum_lqr(), env_fn, episodes).mean())}

@@ -68,6 +68,13 @@ def record_video(
     a GIF with every ``gif_every``-th frame, ``gif_width`` pixels wide, is
     written next to it; ``max_gif_frames`` raises ``gif_every`` as far as needed to keep
     a long episode's GIF small. Actions are clipped to the action space, as in ``evaluate``.
+
+    A MuJoCo env is filmed in two steps: the episode runs here, without
+    rendering, and a separate Python process that never imports TensorFlow
+    replays its actions from the same seed and draws the frames. On a machine
+    without a GPU, MuJoCo's OpenGL (Mesa's software renderer) and TensorFlow
+    cannot share one process: they carry clashing copies of LLVM, and drawing
+    the first frame crashes the process.
     """
     # pygame, the renderer of the classic-control envs, warns when it finds no
     # XDG_RUNTIME_DIR or audio device; neither is needed to draw frames.
@@ -75,42 +82,122 @@ def record_video(
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    from gymnasium.wrappers import RecordVideo
-
     mp4 = Path(path).with_suffix(".mp4")
     mp4.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        env = None
         try:
-            env = RecordVideo(env_fn(render_mode="rgb_array"), str(Path(tmp) / "frames"), name_prefix="episode",
-                              episode_trigger=lambda i: i == 0)
-            low, high = env.action_space.low, env.action_space.high
-            obs, _ = env.reset(seed=seed)
-            total, done = 0.0, False
-            while not done:
-                action = np.clip(np.asarray(policy(np.asarray(obs, np.float32)[None]))[0], low, high)
-                obs, reward, terminated, truncated, _ = env.step(action)
-                total += float(reward)
-                done = terminated or truncated
-            frames = list(env.recorded_frames)
-            env.close()  # RecordVideo writes the mp4 here
-            env = None
+            probe = env_fn()
+            mujoco = hasattr(probe.unwrapped, "mujoco_renderer")
+            if mujoco:
+                actions, total = run_episode(policy, probe, seed)
+            probe.close()
+            if mujoco:  # frames come back already thinned for the GIF
+                frames = film_in_subprocess(probe.spec, seed, actions, total, Path(tmp),
+                                            gif_frames(len(actions) + 1, gif_every, max_gif_frames))
+                gif_every, max_gif_frames = 1, None
+            else:
+                frames, total = film_here(policy, env_fn, seed, Path(tmp))
+        except VideoError:
+            raise
         except Exception as exc:  # a missing package, no OpenGL, an ffmpeg failure, ...: never lose the run for a video
             raise VideoError(failure_hint(exc)) from None
-        finally:
-            if env is not None:
-                try:
-                    env.close()
-                except Exception:
-                    pass
         written = sorted((Path(tmp) / "frames").glob("*.mp4"))
         if not written:
             raise VideoError(f"no video was written; check that moviepy works: {INSTALL_HINT}")
         shutil.move(str(written[0]), mp4)
-    if max_gif_frames:
-        gif_every = max(gif_every, -(-len(frames) // max_gif_frames))
-    gif_path = write_gif(frames[::gif_every], mp4.with_suffix(".gif"), gif_width) if gif else None
+    gif_path = write_gif(frames[:: gif_frames(len(frames), gif_every, max_gif_frames)], mp4.with_suffix(".gif"),
+                         gif_width) if gif else None
     return Recording(mp4, gif_path, total)
+
+
+def gif_frames(n: int, every: int, most: int | None) -> int:
+    """Keep every ``every``-th of ``n`` frames, or fewer so that at most ``most`` are kept."""
+    return max(every, -(-n // most)) if most else every
+
+
+def run_episode(policy: Policy, env, seed: int) -> tuple[list, float]:
+    """One episode of ``policy`` from ``env.reset(seed=seed)``: the clipped actions it took and its return."""
+    low, high = env.action_space.low, env.action_space.high
+    obs, _ = env.reset(seed=seed)
+    actions, total, done = [], 0.0, False
+    while not done:
+        action = np.clip(np.asarray(policy(np.asarray(obs, np.float32)[None]))[0], low, high)
+        obs, reward, terminated, truncated, _ = env.step(action)
+        actions.append(action)
+        total += float(reward)
+        done = terminated or truncated
+    return actions, total
+
+
+def film_here(policy: Policy, env_fn: EnvFactory, seed: int, folder: Path) -> tuple[list, float]:
+    """Film one episode in this process with gymnasium's ``RecordVideo``: the frames and the return."""
+    from gymnasium.wrappers import RecordVideo
+
+    env = RecordVideo(env_fn(render_mode="rgb_array"), str(folder / "frames"), name_prefix="episode",
+                      episode_trigger=lambda i: i == 0)
+    try:
+        low, high = env.action_space.low, env.action_space.high
+        obs, _ = env.reset(seed=seed)
+        total, done = 0.0, False
+        while not done:
+            action = np.clip(np.asarray(policy(np.asarray(obs, np.float32)[None]))[0], low, high)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            done = terminated or truncated
+        frames = list(env.recorded_frames)
+    finally:
+        env.close()  # RecordVideo writes the mp4 here
+    return frames, total
+
+
+# Run by `film_in_subprocess` with `python -c`: it imports gymnasium and mujoco, never TensorFlow.
+_REPLAY_AND_FILM = """
+import json, sys
+import numpy as np, gymnasium as gym
+from gymnasium.wrappers import RecordVideo
+job = json.loads(sys.argv[1])
+env = RecordVideo(gym.make(job["env_id"], render_mode="rgb_array", **job["kwargs"]), job["folder"],
+                  name_prefix="episode", episode_trigger=lambda i: i == 0)
+env.reset(seed=job["seed"])
+total = 0.0
+for action in job["actions"]:
+    total += float(env.step(np.asarray(action, np.float32))[1])
+frames = np.stack(env.recorded_frames[::job["every"]])
+env.close()
+np.save(job["frames"], frames)
+print(json.dumps({"return": total}))
+"""
+
+
+def film_in_subprocess(spec, seed: int, actions: list, total: float, folder: Path, every: int = 1) -> list:
+    """Replay ``actions`` from ``reset(seed=seed)`` in a fresh Python process that films them; return every
+    ``every``-th frame (the mp4 has them all).
+
+    MuJoCo is deterministic, so the replay is the same episode; its return is checked against ``total``.
+    """
+    import json
+    import subprocess
+    import sys
+
+    if spec is None or not isinstance(spec.entry_point, str):
+        raise VideoError("a MuJoCo env is filmed by replaying it in a separate process, which needs an env "
+                         "made by gymnasium.make from a registered id")
+    kwargs = {k: v for k, v in spec.kwargs.items() if k != "render_mode"}
+    job = {"env_id": spec.id, "kwargs": kwargs, "seed": seed, "folder": str(folder / "frames"),
+           "frames": str(folder / "frames.npy"), "every": every, "actions": [np.asarray(a).tolist() for a in actions]}
+    done = subprocess.run([sys.executable, "-c", _REPLAY_AND_FILM, json.dumps(job)], capture_output=True,
+                          text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    if done.returncode < 0:  # killed by a signal: in practice, the OpenGL driver crashed
+        raise VideoError(failure_hint(RuntimeError(f"the process drawing MuJoCo frames with OpenGL crashed "
+                                                   f"(signal {-done.returncode})")))
+    if done.returncode != 0:
+        lines = (done.stderr or "").strip().splitlines() or [f"exit status {done.returncode}"]
+        raise VideoError(failure_hint(RuntimeError(lines[-1])))
+    replayed = json.loads(done.stdout.strip().splitlines()[-1])["return"]
+    if not np.isclose(replayed, total, rtol=1e-6, atol=1e-6):
+        raise VideoError(f"the filmed replay scored {replayed:.3f}, not the episode's {total:.3f}: "
+                         "the env is not deterministic under a fixed seed")
+    return list(np.load(folder / "frames.npy"))
 
 
 def write_gif(frames: list[np.ndarray], path: str | Path, width: int = 160, fps: int = 15) -> Path:

@@ -88,6 +88,15 @@ def test_benchmark_measures_single_and_group_and_ends_with_one_json_line():
     assert data["group_size"] == 3 and data["hidden_sizes"] == [16, 16] and data["batch_size"] == 64
     assert len(data["final_eval_mean_per_seed"]) == 3
     assert set(data["paths"][1]["ms_per_seed_step"]) >= {"act", "env", "buffer", "update"}
+    assert data["algo"] == "ddpg"
+
+
+def test_benchmark_runs_td3():
+    result = run("helpers.tools.benchmark", "--algo", "td3", "--seeds", "0-1", "--steps", "400", "--warmup", "300",
+                 "--hidden-sizes", "16", "16", "--final-episodes", "2", "--no-single")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert data["algo"] == "td3" and data["group_size"] == 2
 
 
 def test_train_seeds_writes_a_folder_per_seed_and_an_aggregate_summary(tmp_path):
@@ -129,3 +138,24 @@ def test_parse_seeds_ranges_and_lists():
     assert parse_seeds(["0-9"]) == list(range(10))
     assert parse_seeds(["0", "3", "7"]) == [0, 3, 7]
     assert parse_seeds(["4-5", "1"]) == [4, 5, 1]
+
+
+def test_td3_on_the_mujoco_task_trains_and_films_like_any_other(tmp_path):
+    out = tmp_path / "td3"
+    result = run("helpers.train", "--algo", "td3", "--env", "InvertedPendulum-v5", *SHORT, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "Training TD3 on InvertedPendulum-v5" in result.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["algo"] == "td3" and summary["config"]["policy_delay"] == 2
+    assert "video_error" not in summary and (out / "trained.mp4").stat().st_size > 1000
+    assert result.stderr.strip() == "", result.stderr
+
+
+def test_the_mujoco_backend_defaults_to_egl_and_a_user_choice_wins():
+    code = "import os, helpers; print(os.environ['MUJOCO_GL'])"
+    env = {k: v for k, v in os.environ.items() if k != "MUJOCO_GL"}
+    env["PYTHONPATH"] = str(ROOT)
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env).stdout.strip() == "egl"
+    env["MUJOCO_GL"] = "osmesa"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env).stdout.strip() == "osmesa"

@@ -93,3 +93,42 @@ def test_group_share_at_bounds_matches_each_seed_alone():
     alone = [share_at_bounds(a.act, pendulum, 3) for a in agents]
     np.testing.assert_allclose(shares, alone)
     assert shares[1] > 0.5 and shares[0] == 0.0
+
+
+def test_q_against_return_collects_the_discounted_return_the_policy_earns():
+    from dataclasses import replace
+
+    from helpers.agent import DDPGAgent
+    from helpers.config import DDPGConfig
+    from helpers.evaluation import EVAL_SEED, OverestimationTracker, q_against_return
+    from helpers.reference import pendulum_discounted_returns
+
+    agent = DDPGAgent(3, [-2.0], [2.0], replace(DDPGConfig(), hidden_sizes=(16, 16)), seeds=[0, 1])
+    env_fn = partial(make_env, "Pendulum-v1")
+    q, returns = q_against_return(agent, env_fn, episodes=3, steps=300)
+    assert q.shape == returns.shape == (2, 3)
+    starts = np.stack([make_env("Pendulum-v1").reset(seed=EVAL_SEED + i)[0] for i in range(3)])
+    for i in range(2):  # the rollout runs past the 200-step time limit, exactly as the known dynamics do
+        expected = pendulum_discounted_returns(agent.seed_agent(i).act, starts, gamma=0.99, steps=300)
+        np.testing.assert_allclose(returns[i], expected, rtol=1e-4)
+        critic, actor = agent.seed_agent(i).critic, agent.seed_agent(i).actor
+        np.testing.assert_allclose(q[i], critic([starts, actor(starts).numpy()]).numpy()[:, 0], rtol=1e-4, atol=1e-5)
+    tracker = OverestimationTracker(env_fn, every=2, episodes=3, horizon=300)
+    for step in (1, 2, 3, 4):
+        tracker(step, agent)
+    assert tracker.steps == [2, 4] and tracker.bias().shape == (2, 2)
+    np.testing.assert_allclose(tracker.bias()[0], (q - returns).mean(axis=1), rtol=1e-5)
+
+
+def test_q_against_return_stops_at_a_termination():
+    from dataclasses import replace
+
+    from helpers.agent import DDPGAgent
+    from helpers.config import DDPGConfig
+    from helpers.evaluation import q_against_return
+
+    env_fn = partial(make_env, "InvertedPendulum-v5")
+    agent = DDPGAgent(4, [-3.0], [3.0], replace(DDPGConfig(), hidden_sizes=(16, 16)))
+    _, returns = q_against_return(agent, env_fn, episodes=2, steps=2000)
+    lengths = evaluate(agent.act, env_fn, 2)  # reward 1 per step: the return is the episode length
+    np.testing.assert_allclose(returns[0], (1 - 0.99 ** lengths) / (1 - 0.99), rtol=1e-6)

@@ -84,3 +84,29 @@ def test_discounted_returns_match_the_env_and_are_zero_upright_at_rest():
         obs, reward, *_ = env.step(policy(obs[None])[0])
         total += 0.9**t * reward
     assert pendulum_discounted_returns(policy, start[None], gamma=0.9, steps=200)[0] == pytest.approx(total, abs=1e-3)
+
+
+def test_on_inverted_pendulum_the_lqr_balances_every_start_and_a_saturated_push_falls_at_once():
+    from helpers.reference import inverted_pendulum_references
+    refs = inverted_pendulum_references(10)
+    assert refs["LQR controller"] == 1000.0  # the maximum: 1,000 steps, reward 1 each
+    assert refs["constant +3 (bound)"] == 2.0  # pushing at the bound tips the pole over in 2 steps
+    assert 10.0 < refs["do nothing"] < 50.0 and refs["random actions"] < refs["do nothing"]
+
+
+def test_the_lqr_gain_pushes_the_cart_under_a_falling_pole():
+    from helpers.reference import inverted_pendulum_lqr
+    policy = inverted_pendulum_lqr()
+    assert policy.gain.shape == (1, 4)
+    tilted = np.array([[0.0, 0.05, 0.0, 0.0]])  # pole leaning towards +x
+    assert policy(tilted)[0, 0] > 0 and np.all(policy(np.zeros((1, 4))) == 0)
+
+
+def test_multi_pendulum_references_are_per_pendulum_sums_of_the_one_pendulum_ones(optimum):
+    from helpers.reference import multi_pendulum_references
+    one = multi_pendulum_references(1, 10, optimum)
+    assert one["do nothing"] == pytest.approx(-1071.7, abs=0.1)
+    assert one["constant +2 N·m"] == pytest.approx(-1589.3, abs=0.1)
+    assert one["swing-up controller"] == pytest.approx(-110.3, abs=0.1)
+    three = multi_pendulum_references(3, 10, optimum)
+    assert three["optimum (dynamic programming)"] > three["swing-up controller"] > three["do nothing"]

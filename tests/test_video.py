@@ -1,9 +1,10 @@
 from functools import partial
 
 import numpy as np
+import pytest
 
 from helpers.envs import make_env
-from helpers.video import record_video, show_video
+from helpers.video import failure_hint, record_video, show_video
 
 
 def test_records_mp4_and_gif_headless(tmp_path):
@@ -28,3 +29,25 @@ def test_two_pendulums_render_and_record(tmp_path):
     policy = lambda obs: np.zeros((len(obs), 2), np.float32)
     rec = record_video(policy, partial(make_env, "MultiPendulum-v0"), tmp_path / "two")
     assert rec.mp4.stat().st_size > 1000 and rec.gif.exists()
+
+
+def test_mujoco_renders_headless_with_the_default_backend(tmp_path):
+    import os
+    assert os.environ["MUJOCO_GL"]  # set by `import helpers` (egl on Linux) unless the user chose one
+    policy = lambda obs: np.zeros((len(obs), 1), np.float32)
+    rec = record_video(policy, partial(make_env, "InvertedPendulum-v5"), tmp_path / "cart", max_gif_frames=20)
+    assert rec.mp4.stat().st_size > 1000 and rec.gif.exists() and 2 < rec.episode_return < 100
+
+
+@pytest.mark.parametrize("error, words", [
+    (RuntimeError("an OpenGL platform library has not been loaded into this process"), ["MUJOCO_GL", "egl"]),
+    (ImportError("No module named 'mujoco'"), ['gymnasium[mujoco]']),
+    (ImportError("No module named 'moviepy'"), ["moviepy>=2", "classic-control"]),
+    (OSError("ffmpeg exited with status 1"), ["writing the mp4", "moviepy"]),
+    (ValueError("no render_mode"), ["rgb_array"]),
+])
+def test_a_failed_recording_names_what_failed_and_what_to_do(error, words):
+    hint = failure_hint(error)
+    assert "\n" not in hint and str(error) in hint
+    for word in words:
+        assert word in hint
