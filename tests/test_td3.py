@@ -89,10 +89,10 @@ def test_delayed_updates_move_actor_and_targets_only_every_delay_steps(delay):
     for k in range(2 * delay):
         agent.update(tuple(x[:1] for x in batches(k)))
         after = agent.seed_state(0)
-        moved = lambda name: not np.array_equal(getattr(before, name).trainable[0],  # noqa: E731
-                                                getattr(after, name).trainable[0])
-        assert moved("critic") and moved("critic2")  # the critics learn every step
-        changed.append((moved("actor"), moved("target_actor"), moved("target_critic"), moved("target_critic2")))
+        moved = {name: not np.array_equal(getattr(before, name).trainable[0], getattr(after, name).trainable[0])
+                 for name in ("critic", "critic2", "actor", "target_actor", "target_critic", "target_critic2")}
+        assert moved["critic"] and moved["critic2"]  # the critics learn every step
+        changed.append((moved["actor"], moved["target_actor"], moved["target_critic"], moved["target_critic2"]))
         before = after
     due = [(k + 1) % delay == 0 for k in range(2 * delay)]
     assert [all(c) for c in changed] == due and [any(c) for c in changed] == due
