@@ -62,7 +62,9 @@ def _show(value) -> str:
     array = _as_array(value)
     if array is None:
         return repr(value)
-    return np.array2string(np.round(array, 6), separator=", ", threshold=12) if array.ndim else f"{float(array):g}"
+    if not array.ndim:
+        return f"{float(array):g}"
+    return " ".join(np.array2string(np.round(array, 6), separator=", ", threshold=12).split())  # one line
 
 
 def _check(exercise: str, fn: Callable, cases: list[dict], reference: Callable, mistakes: list[Mistake],
@@ -386,3 +388,56 @@ def check_optimizers(fn: Callable) -> CheckResult:
         return CheckResult(name, False, f"with actor_lr=1e-4 and critic_lr=1e-3 the learning rates are "
                                         f"{rates[0]:g} and {rates[1]:g}; pass each as learning_rate=")
     return CheckResult(name, True, "two separate optimizers with the right learning rates")
+
+
+# --- 06 · TD3 --------------------------------------------------------------------------------------
+
+def check_clipped_double_q_target(fn: Callable) -> CheckResult:
+    """``fn(reward, terminated, next_q1, next_q2, gamma)``: TD3's target from two target critics, for a batch."""
+    cases = [dict(reward=np.array([1.0, 1.0, 0.0]), terminated=np.array([0.0, 1.0, 0.0]),
+                  next_q1=np.array([50.0, 40.0, -3.0]), next_q2=np.array([45.0, 60.0, -1.0]), gamma=0.99),
+             dict(reward=np.array([-2.0, 0.5]), terminated=np.array([0.0, 0.0]), next_q1=np.array([-10.0, 7.0]),
+                  next_q2=np.array([-12.0, 9.0]), gamma=0.9)]
+
+    def reference(reward, terminated, next_q1, next_q2, gamma):
+        return reward + gamma * (1.0 - terminated) * np.minimum(next_q1, next_q2)
+
+    def target(combine):
+        return lambda reward, terminated, next_q1, next_q2, gamma: (
+            reward + gamma * (1.0 - terminated) * combine(next_q1, next_q2))
+
+    return _check("clipped_double_q_target(reward, terminated, next_q1, next_q2, gamma)", fn, cases, reference, [
+        Mistake(target(np.maximum), "that is the larger of the two critics: take the minimum, the pessimistic "
+                                    "estimate, to counter overestimation"),
+        Mistake(target(lambda a, b: (a + b) / 2), "the average of two critics still overestimates; take the minimum"),
+        Mistake(target(lambda a, b: a), "only the first critic is used: the target takes min(Q1', Q2')"),
+        Mistake(lambda reward, terminated, next_q1, next_q2, gamma: np.minimum(
+            reward + gamma * next_q1, reward + gamma * (1.0 - terminated) * next_q2),
+            "`terminated` must zero both critics' terms"),
+        Mistake(lambda reward, terminated, next_q1, next_q2, gamma: reward + gamma * np.minimum(next_q1, next_q2),
+                "`terminated` is ignored: after a terminal state the target is the reward alone"),
+    ], "y = r + gamma (1 - terminated) min(Q1'(s', a'), Q2'(s', a'))")
+
+
+def check_smoothed_target_action(fn: Callable) -> CheckResult:
+    """``fn(next_action, noise, noise_clip, low, high)``: TD3's target action from the target actor's action."""
+    cases = [dict(next_action=np.array([[0.0], [2.8], [-1.0]]), noise=np.array([[0.3], [0.4], [-2.0]]),
+                  noise_clip=1.5, low=np.array([-3.0]), high=np.array([3.0])),
+             dict(next_action=np.array([[0.5, -0.5]]), noise=np.array([[0.9, -0.2]]), noise_clip=0.5,
+                  low=np.array([-1.0, -2.0]), high=np.array([1.0, 0.0]))]
+
+    def reference(next_action, noise, noise_clip, low, high):
+        return np.clip(next_action + np.clip(noise, -noise_clip, noise_clip), low, high)
+
+    return _check("smoothed_target_action(next_action, noise, noise_clip, low, high)", fn, cases, reference, [
+        Mistake(lambda next_action, noise, noise_clip, low, high: np.clip(next_action + noise, low, high),
+                "the noise is not clipped to +-noise_clip: an unclipped draw can land far from the target "
+                "actor's action, where the critic's value means little"),
+        Mistake(lambda next_action, noise, noise_clip, low, high:
+                next_action + np.clip(noise, -noise_clip, noise_clip),
+                "the target action leaves the action box: clip it to [low, high] after adding the noise"),
+        Mistake(lambda next_action, noise, noise_clip, low, high: np.clip(next_action, low, high) + noise,
+                "add the clipped noise first, then clip the sum to the box"),
+        Mistake(lambda next_action, noise, noise_clip, low, high: next_action,
+                "no noise was added: smoothing evaluates the target critic around the target action"),
+    ], "a' = clip(mu'(s') + clip(noise, -c, c), low, high)")

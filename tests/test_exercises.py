@@ -27,7 +27,7 @@ def test_result_reads_as_one_line_and_is_truthy_only_on_pass():
 @pytest.mark.parametrize("check", [
     ex.check_joint_actions, ex.check_head_params, ex.check_actor_loss, ex.check_bandit_dpg,
     ex.check_batchnorm_inference, ex.check_ou_step, ex.check_td_target, ex.check_soft_update,
-    ex.check_scale_action, ex.check_optimizers,
+    ex.check_scale_action, ex.check_optimizers, ex.check_clipped_double_q_target, ex.check_smoothed_target_action,
 ])
 def test_every_checker_reports_an_unattempted_stub_and_a_non_function(check):
     assert_rejected(check(stub), "not attempted")
@@ -174,3 +174,28 @@ def test_optimizers_catch_a_shared_optimizer_and_swapped_rates():
     assert_rejected(ex.check_optimizers(shared), "single optimizer is reused")
     assert_rejected(ex.check_optimizers(lambda a, c: (Adam(learning_rate=c), Adam(learning_rate=a))), "swapped")
     assert_rejected(ex.check_optimizers(lambda a, c: Adam(learning_rate=a)), "pair")
+
+
+def test_clipped_double_q_target_catches_max_mean_and_one_critic():
+    def with_(combine):
+        return lambda reward, terminated, next_q1, next_q2, gamma: (
+            reward + gamma * (1.0 - terminated) * combine(next_q1, next_q2))
+
+    assert ex.check_clipped_double_q_target(with_(np.minimum))
+    assert_rejected(ex.check_clipped_double_q_target(with_(np.maximum)), "larger", "minimum")
+    assert_rejected(ex.check_clipped_double_q_target(with_(lambda a, b: (a + b) / 2)), "average")
+    assert_rejected(ex.check_clipped_double_q_target(with_(lambda a, b: a)), "only the first critic")
+
+
+def test_smoothed_target_action_catches_unclipped_noise_and_a_target_outside_the_box():
+    def right(next_action, noise, noise_clip, low, high):
+        return np.clip(next_action + np.clip(noise, -noise_clip, noise_clip), low, high)
+
+    assert ex.check_smoothed_target_action(right)
+    result = ex.check_smoothed_target_action(
+        lambda next_action, noise, noise_clip, low, high: np.clip(next_action + noise, low, high))
+    assert_rejected(result, "not clipped")
+    assert "\n" not in repr(result)
+    assert_rejected(ex.check_smoothed_target_action(
+        lambda next_action, noise, noise_clip, low, high: next_action + np.clip(noise, -noise_clip, noise_clip)),
+        "leaves the action box")
