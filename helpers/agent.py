@@ -100,8 +100,12 @@ class DDPGAgent(GroupLearner):
 
     def seed_agent(self, index: int) -> "DDPGAgent":
         """A group of one holding a copy of the seed at ``index`` (to evaluate, film or save it alone)."""
-        return type(self)(self.obs_dim, self.action_low, self.action_high, self.config,
+        return type(self)(self.obs_dim, self.action_low, self.action_high, self.config_of(index),
                           [self.seeds[index]], [self.seed_state(index)])
+
+    def config_of(self, index: int) -> DDPGConfig:
+        """The config of the seed at ``index`` (every seed of a DDPG group shares ``config``)."""
+        return self.config
 
     @classmethod
     def group_of(cls, agents: Sequence["DDPGAgent"]) -> "DDPGAgent":
@@ -239,5 +243,8 @@ class DDPGAgent(GroupLearner):
         # Every online network has an Adam memory named after it; it starts afresh.
         adams = {f"{name}_adam": adam_init(loaded[name].trainable) for name in self._NETWORKS
                  if f"{name}_adam" in self._State._fields}
-        state = self._State(**loaded, **adams)
+        # Anything else in the state (TD3's switches) stays as it is.
+        current = self.seed_state(index)
+        kept = {f: getattr(current, f) for f in self._State._fields if f not in loaded and f not in adams}
+        state = self._State(**loaded, **adams, **kept)
         tf.nest.map_structure(lambda var, value: var[index].assign(value), self.state, state)

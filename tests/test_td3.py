@@ -140,3 +140,34 @@ def test_the_loop_builds_td3_for_a_td3_config_and_a_group_run_is_deterministic(t
 def test_a_td3_agent_needs_a_td3_config():
     with pytest.raises(TypeError, match="TD3Config"):
         TD3Agent(3, [-2.0], [2.0], DDPGConfig())
+
+
+def test_an_ablation_group_trains_each_seed_as_its_own_variant_would_alone():
+    variants = [OFF, ON, replace(ON, twin_critics=False), replace(ON, policy_delay=1)]
+    group = TD3Agent(3, [-2.0], [2.0], ON, seeds=[0, 0, 1, 1], variants=variants)
+    alone = [TD3Agent(3, [-2.0], [2.0], v, seeds=[s]) for v, s in zip(variants, [0, 0, 1, 1])]
+    data = [batches(k) for k in range(4)]
+    group.update_group(stack_samples(data))
+    for i, single in enumerate(alone):
+        single.update(data[i])
+        assert group.config_of(i) == variants[i] and group.seed_agent(i).config == variants[i]
+        for x, y in zip(flat(group.seed_state(i)), flat(single.seed_state(0))):
+            np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
+
+
+def test_variants_may_differ_only_in_the_switches():
+    with pytest.raises(ValueError, match="differ only in"):
+        TD3Agent(3, [-2.0], [2.0], ON, seeds=[0, 1], variants=[ON, replace(ON, actor_lr=1e-4)])
+    with pytest.raises(ValueError, match="one TD3Config per seed"):
+        TD3Agent(3, [-2.0], [2.0], ON, seeds=[0, 1], variants=[ON])
+
+
+def test_train_arms_splits_one_group_run_into_arms(capsys):
+    from helpers.td3 import train_arms
+    config = replace(OFF, total_steps=500, warmup_steps=300, eval_every=250, eval_episodes=2)
+    runs = train_arms({"DDPG": config, "TD3": replace(config, twin_critics=True, policy_delay=2, target_noise=0.2)},
+                      [3, 4])
+    assert list(runs) == ["DDPG", "TD3"] and [r.seed for r in runs["TD3"]] == [3, 4]
+    assert runs["TD3"][0].agent.config.twin_critics and not runs["DDPG"][1].agent.config.twin_critics
+    assert len(runs["DDPG"][0].history.eval_steps) == 2
+    assert "DDPG: 2 seeds" in capsys.readouterr().out
