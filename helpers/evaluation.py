@@ -43,6 +43,7 @@ class Evaluator:
         obs = np.stack([env.reset(seed=self.seed + i % e)[0] for i, env in enumerate(self.envs)]).astype(np.float32)
         returns = np.zeros(g * e)
         running = np.ones(g * e, dtype=bool)
+        self.running = running.reshape(g, e)  # a view: which episodes are still going, for the policy to read
         while running.any():
             actions = np.clip(np.asarray(policy(obs.reshape(g, e, -1))).reshape(g * e, -1), low, high)
             for i in np.flatnonzero(running):
@@ -82,21 +83,7 @@ def evaluate_group(agent, env_fn: EnvFactory, episodes: int = 10, seed: int = EV
 def group_share_at_bounds(agent, env_fn: EnvFactory, episodes: int = 10, tolerance: float = 0.02,
                           seed: int = EVAL_SEED) -> np.ndarray:
     """``share_at_bounds`` for every seed of a group agent (one with ``act_group``) at once, shape (group_size,)."""
-    evaluator = Evaluator(env_fn, episodes, agent.group_size, seed)
-    low, high = evaluator.envs[0].action_space.low, evaluator.envs[0].action_space.high
-    margin = tolerance * (high - low) / 2
-    seen = []
-
-    def recording(obs: np.ndarray) -> np.ndarray:
-        actions = np.clip(np.asarray(agent.act_group(obs)), low, high)  # (group, episodes, action_dim)
-        seen.append((actions <= low + margin) | (actions >= high - margin))
-        return actions
-
-    try:
-        evaluator(recording)
-    finally:
-        evaluator.close()
-    return np.stack(seen).mean(axis=(0, 2, 3))
+    return _share_at_bounds(agent.act_group, env_fn, episodes, agent.group_size, tolerance, seed)
 
 
 def share_at_bounds(policy: Policy, env_fn: EnvFactory, episodes: int = 10, tolerance: float = 0.02,
@@ -106,21 +93,30 @@ def share_at_bounds(policy: Policy, env_fn: EnvFactory, episodes: int = 10, tole
     An action component counts when it is within ``tolerance`` of the half-range from ``low`` or ``high``.
     A tanh actor that has collapsed onto a bound scores 1.0: its tanh is saturated, its gradient vanishes,
     and the actor loss can no longer move it. Evaluated with the same protocol (starts, noise-free policy)
-    as ``evaluate``.
+    as ``evaluate``; only the steps of episodes still running count.
     """
-    env = env_fn()
-    low, high = env.action_space.low, env.action_space.high
-    env.close()
+    return float(_share_at_bounds(lambda obs: np.asarray(policy(obs[0]))[None], env_fn, episodes, 1, tolerance,
+                                  seed)[0])
+
+
+def _share_at_bounds(group_policy, env_fn, episodes, group_size, tolerance, seed) -> np.ndarray:
+    evaluator = Evaluator(env_fn, episodes, group_size, seed)
+    low, high = evaluator.envs[0].action_space.low, evaluator.envs[0].action_space.high
     margin = tolerance * (high - low) / 2
-    seen = []
+    at_bound, counted = np.zeros(group_size), np.zeros(group_size)
 
     def recording(obs: np.ndarray) -> np.ndarray:
-        actions = np.clip(np.asarray(policy(obs)), low, high)
-        seen.append((actions <= low + margin) | (actions >= high - margin))
+        actions = np.clip(np.asarray(group_policy(obs)), low, high)  # (group, episodes, action_dim)
+        hits = ((actions <= low + margin) | (actions >= high - margin)).mean(axis=-1)
+        at_bound[:] += (hits * evaluator.running).sum(axis=1)  # episodes that already ended do not count
+        counted[:] += evaluator.running.sum(axis=1)
         return actions
 
-    evaluate(recording, env_fn, episodes, seed)
-    return float(np.concatenate(seen).mean())
+    try:
+        evaluator(recording)
+    finally:
+        evaluator.close()
+    return at_bound / counted
 
 
 def q_against_return(agent, env_fn: EnvFactory, episodes: int = 5, steps: int = 600,

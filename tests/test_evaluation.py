@@ -132,3 +132,18 @@ def test_q_against_return_stops_at_a_termination():
     _, returns = q_against_return(agent, env_fn, episodes=2, steps=2000)
     lengths = evaluate(agent.act, env_fn, 2)  # reward 1 per step: the return is the episode length
     np.testing.assert_allclose(returns[0], (1 - 0.99 ** lengths) / (1 - 0.99), rtol=1e-6)
+
+
+def test_share_at_bounds_counts_only_steps_of_episodes_still_running():
+    from helpers.evaluation import share_at_bounds
+    env_fn = partial(make_env, "InvertedPendulum-v5")
+
+    def push_then_fall(obs):  # pushes at the bound; every episode falls within a few steps, at different times
+        return np.full((len(obs), 1), 3.0, np.float32)
+
+    assert share_at_bounds(push_then_fall, env_fn, 5) == 1.0
+
+    def bound_only_once_fallen(obs):  # at a bound only in states an episode never reaches (|angle| > 0.2)
+        return np.where(np.abs(obs[:, 1:2]) > 0.2, 3.0, 0.0).astype(np.float32)
+
+    assert share_at_bounds(bound_only_once_fallen, env_fn, 5) == 0.0
