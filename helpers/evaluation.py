@@ -125,9 +125,9 @@ def q_against_return(agent, env_fn: EnvFactory, episodes: int = 5, steps: int = 
 
     For every seed of ``agent`` and each of the first ``episodes`` evaluation starts s0, it returns the
     critic's estimate Q(s0, mu(s0)) and the discounted return (the agent's gamma) that the noise-free
-    policy actually collects from s0, both of shape (group, episodes). The rollout steps
-    ``env.unwrapped``, so the time limit does not cut it: the critic values an episode that continues,
-    because training bootstraps through truncation. A termination ends it. After ``steps`` steps the
+    policy actually collects from s0, both of shape (group, episodes). The rollout steps on past the
+    time limit (its ``truncated`` is ignored), so it does not cut the episode: the critic values an episode
+    that continues, because training bootstraps through truncation. A termination ends it. After ``steps`` steps the
     rest weighs gamma ** steps (0.0024 for gamma = 0.99 and 600 steps). Q above the return is
     overestimation (Fujimoto et al., 2018, Figure 1).
     """
@@ -143,7 +143,8 @@ def q_against_return(agent, env_fn: EnvFactory, episodes: int = 5, steps: int = 
         for _ in range(steps):
             actions = np.clip(agent.act_group(obs.reshape(g, e, -1)).reshape(g * e, -1), low, high)
             for i in np.flatnonzero(running):
-                obs[i], reward, terminated, _, _ = envs[i].unwrapped.step(actions[i])
+                # The time limit's `truncated` is ignored: stepping on past it continues the same episode.
+                obs[i], reward, terminated, _, _ = envs[i].step(actions[i])
                 returns[i] += discount * reward
                 running[i] = not terminated
             discount *= gamma

@@ -20,6 +20,7 @@ and reuses its critic and actor steps.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, fields
 from typing import NamedTuple, Sequence
 
@@ -55,7 +56,7 @@ class TD3Config(DDPGConfig):
         super().__post_init__()
         if not isinstance(self.twin_critics, bool):
             raise ValueError(f"twin_critics must be True or False, got {self.twin_critics!r}")
-        if not (isinstance(self.policy_delay, int) and self.policy_delay >= 1):
+        if not (isinstance(self.policy_delay, numbers.Integral) and self.policy_delay >= 1):
             raise ValueError(f"policy_delay must be an integer >= 1, got {self.policy_delay!r}")
         if self.target_noise < 0:
             raise ValueError(f"target_noise must be >= 0, got {self.target_noise}")
@@ -121,6 +122,9 @@ class TD3Agent(DDPGAgent):
     def _build_group(self, seeds, initial_states=None) -> None:
         if initial_states is None:  # each seed with its own variant's switches
             initial_states = [self._init_state(seed, variant) for seed, variant in zip(seeds, self.variants)]
+        for state, variant in zip(initial_states, self.variants):
+            if not np.array_equal(state.switches, [float(variant.twin_critics), float(variant.policy_delay)]):
+                raise ValueError("an initial state's switches differ from its variant: pass variants= to match")
         super()._build_group(seeds, initial_states)
 
     def _init_state(self, seed: int, variant: TD3Config | None = None) -> TD3State:
@@ -134,6 +138,15 @@ class TD3Agent(DDPGAgent):
 
     def config_of(self, index: int) -> TD3Config:
         return self.variants[index]
+
+    @classmethod
+    def group_of(cls, agents: Sequence["TD3Agent"]) -> "TD3Agent":
+        """One group holding the seeds of several TD3 agents, each seed keeping its own variant of the fixes."""
+        first = agents[0]
+        return cls(first.obs_dim, first.action_low, first.action_high, first.config,
+                   [seed for a in agents for seed in a.seeds],
+                   [a.seed_state(i) for a in agents for i in range(a.group_size)],
+                   variants=[a.config_of(i) for a in agents for i in range(a.group_size)])
 
     def update_group(self, batches):
         """DDPG's ``update_group`` with one more batch part: the clipped smoothing noise of every target action
@@ -168,19 +181,20 @@ class TD3Agent(DDPGAgent):
         critic2, critic2_adam, loss2, _ = self._critic_step(s.critic2, s.critic2_adam, obs, action, y)
         critic2, critic2_adam = keep_if(twin, (critic2, critic2_adam), (s.critic2, s.critic2_adam))
         critic_loss = tf.where(twin, (critic_loss + loss2) / 2.0, critic_loss)
-        # The actor follows the first critic, as in the paper.
-        actor, actor_adam, actor_loss, critic = self._actor_step(s.actor, s.actor_adam, critic, obs)
+        # The actor follows the first critic, as in the paper. (The critic it returns carries the batch-norm
+        # statistics of the (s, mu(s)) pass, which count only if the actor step does.)
+        actor, actor_adam, actor_loss, critic_seen = self._actor_step(s.actor, s.actor_adam, critic, obs)
 
         def polyak(target, online):
             return NetWeights(*(soft_update(t, o, self._tau) for t, o in zip(target, online)))
 
         # Delayed updates: the actor and all targets move only on every `delay`-th critic update.
         due = tf.equal(tf.math.floormod(critic_adam.step, delay), 0.0)
-        actor, actor_adam, target_actor, target_critic, target_critic2 = keep_if(
+        actor, actor_adam, critic, target_actor, target_critic, target_critic2 = keep_if(
             due,
-            (actor, actor_adam, polyak(s.target_actor, actor), polyak(s.target_critic, critic),
+            (actor, actor_adam, critic_seen, polyak(s.target_actor, actor), polyak(s.target_critic, critic_seen),
              polyak(s.target_critic2, critic2)),
-            (s.actor, s.actor_adam, s.target_actor, s.target_critic, s.target_critic2))
+            (s.actor, s.actor_adam, critic, s.target_actor, s.target_critic, s.target_critic2))
         new = TD3State(actor, critic, target_actor, target_critic, actor_adam, critic_adam,
                        critic2, target_critic2, critic2_adam, s.switches)
         ok = tf.logical_and(tf.math.is_finite(critic_loss), tf.math.is_finite(actor_loss))

@@ -89,11 +89,11 @@ def record_video(
             probe = env_fn()
             mujoco = hasattr(probe.unwrapped, "mujoco_renderer")
             if mujoco:
-                actions, total = run_episode(policy, probe, seed)
+                actions, total, last_obs = run_episode(policy, probe, seed)
             probe.close()
             if mujoco:  # frames come back already thinned for the GIF
                 frames = film_in_subprocess(probe.spec, seed, actions, total, Path(tmp),
-                                            gif_frames(len(actions) + 1, gif_every, max_gif_frames))
+                                            gif_frames(len(actions) + 1, gif_every, max_gif_frames), last_obs)
                 gif_every, max_gif_frames = 1, None
             else:
                 frames, total = film_here(policy, env_fn, seed, Path(tmp))
@@ -115,8 +115,9 @@ def gif_frames(n: int, every: int, most: int | None) -> int:
     return max(every, -(-n // most)) if most else every
 
 
-def run_episode(policy: Policy, env, seed: int) -> tuple[list, float]:
-    """One episode of ``policy`` from ``env.reset(seed=seed)``: the clipped actions it took and its return."""
+def run_episode(policy: Policy, env, seed: int) -> tuple[list, float, np.ndarray]:
+    """One episode of ``policy`` from ``env.reset(seed=seed)``: the clipped actions, the return, the last
+    observation."""
     low, high = env.action_space.low, env.action_space.high
     obs, _ = env.reset(seed=seed)
     actions, total, done = [], 0.0, False
@@ -126,7 +127,7 @@ def run_episode(policy: Policy, env, seed: int) -> tuple[list, float]:
         actions.append(action)
         total += float(reward)
         done = terminated or truncated
-    return actions, total
+    return actions, total, obs
 
 
 def film_here(policy: Policy, env_fn: EnvFactory, seed: int, folder: Path) -> tuple[list, float]:
@@ -154,49 +155,59 @@ def film_here(policy: Policy, env_fn: EnvFactory, seed: int, folder: Path) -> tu
 _REPLAY_AND_FILM = """
 import json, sys
 import numpy as np, gymnasium as gym
+from gymnasium.envs.registration import EnvSpec
 from gymnasium.wrappers import RecordVideo
-job = json.loads(sys.argv[1])
-env = RecordVideo(gym.make(job["env_id"], render_mode="rgb_array", **job["kwargs"]), job["folder"],
-                  name_prefix="episode", episode_trigger=lambda i: i == 0)
-env.reset(seed=job["seed"])
+job = json.loads(open(sys.argv[1]).read())
+spec = EnvSpec.from_json(job["spec"])
+env = RecordVideo(gym.make(spec, render_mode="rgb_array"), job["folder"], name_prefix="episode",
+                  episode_trigger=lambda i: i == 0)
+obs, _ = env.reset(seed=job["seed"])
 total = 0.0
 for action in job["actions"]:
-    total += float(env.step(np.asarray(action, np.float32))[1])
+    obs, reward = env.step(np.asarray(action, np.float32))[:2]
+    total += float(reward)
 frames = np.stack(env.recorded_frames[::job["every"]])
 env.close()
 np.save(job["frames"], frames)
-print(json.dumps({"return": total}))
+print(json.dumps({"return": total, "last_obs": np.asarray(obs, float).tolist()}))
 """
 
 
-def film_in_subprocess(spec, seed: int, actions: list, total: float, folder: Path, every: int = 1) -> list:
+def film_in_subprocess(spec, seed: int, actions: list, total: float, folder: Path, every: int = 1,
+                       last_obs=None) -> list:
     """Replay ``actions`` from ``reset(seed=seed)`` in a fresh Python process that films them; return every
     ``every``-th frame (the mp4 has them all).
 
-    MuJoCo is deterministic, so the replay is the same episode; its return is checked against ``total``.
+    The env is rebuilt there from its spec (``gym.make(EnvSpec)``, so an env registered by a user's module and
+    the spec's wrappers come back too). MuJoCo is deterministic, so the replay is the same episode; its return
+    and last observation are checked against ``total`` and ``last_obs``.
     """
     import json
     import subprocess
     import sys
 
-    if spec is None or not isinstance(spec.entry_point, str):
-        raise VideoError("a MuJoCo env is filmed by replaying it in a separate process, which needs an env "
-                         "made by gymnasium.make from a registered id")
-    kwargs = {k: v for k, v in spec.kwargs.items() if k != "render_mode"}
-    job = {"env_id": spec.id, "kwargs": kwargs, "seed": seed, "folder": str(folder / "frames"),
-           "frames": str(folder / "frames.npy"), "every": every, "actions": [np.asarray(a).tolist() for a in actions]}
-    done = subprocess.run([sys.executable, "-c", _REPLAY_AND_FILM, json.dumps(job)], capture_output=True,
-                          text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    try:
+        spec_json = spec.to_json()
+    except Exception as exc:  # a callable entry point or settings that JSON cannot carry
+        raise VideoError(f"a MuJoCo env is filmed by replaying it in a separate process, which needs an env "
+                         f"made by gymnasium.make from a registered id with JSON-friendly settings ({exc})") from None
+    job = {"spec": spec_json, "seed": seed, "folder": str(folder / "frames"), "frames": str(folder / "frames.npy"),
+           "every": every, "actions": [np.asarray(a).tolist() for a in actions]}
+    job_file = folder / "job.json"
+    job_file.write_text(json.dumps(job))  # a file, not an argument: a long episode's actions exceed argv limits
+    done = subprocess.run([sys.executable, "-c", _REPLAY_AND_FILM, str(job_file)], capture_output=True,
+                          text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=900)
     if done.returncode < 0:  # killed by a signal: in practice, the OpenGL driver crashed
         raise VideoError(failure_hint(RuntimeError(f"the process drawing MuJoCo frames with OpenGL crashed "
                                                    f"(signal {-done.returncode})")))
     if done.returncode != 0:
         lines = (done.stderr or "").strip().splitlines() or [f"exit status {done.returncode}"]
         raise VideoError(failure_hint(RuntimeError(lines[-1])))
-    replayed = json.loads(done.stdout.strip().splitlines()[-1])["return"]
-    if not np.isclose(replayed, total, rtol=1e-6, atol=1e-6):
-        raise VideoError(f"the filmed replay scored {replayed:.3f}, not the episode's {total:.3f}: "
-                         "the env is not deterministic under a fixed seed")
+    replay = json.loads(done.stdout.strip().splitlines()[-1])
+    same_end = last_obs is None or np.allclose(replay["last_obs"], np.asarray(last_obs, float), atol=1e-6)
+    if not np.isclose(replay["return"], total, rtol=1e-6, atol=1e-6) or not same_end:
+        raise VideoError(f"the filmed replay (return {replay['return']:.3f}) is not the episode that ran "
+                         f"(return {total:.3f}): the env is not deterministic under a fixed seed")
     return list(np.load(folder / "frames.npy"))
 
 

@@ -171,3 +171,31 @@ def test_train_arms_splits_one_group_run_into_arms(capsys):
     assert runs["TD3"][0].agent.config.twin_critics and not runs["DDPG"][1].agent.config.twin_critics
     assert len(runs["DDPG"][0].history.eval_steps) == 2
     assert "DDPG: 2 seeds" in capsys.readouterr().out
+
+
+def test_the_update_uses_the_smoothing_noise_and_scales_it_by_the_half_range(monkeypatch):
+    data = batches(0)
+    plain = TD3Agent(3, [-2.0], [2.0], OFF)
+    smoothed = TD3Agent(3, [-2.0], [2.0], replace(OFF, target_noise=0.2))
+    plain.update(data)
+    smoothed.update(data)
+    assert not np.allclose(plain.seed_state(0).critic.trainable[0], smoothed.seed_state(0).critic.trainable[0])
+    wide = TD3Agent(3, [-2.0], [2.0], replace(OFF, target_noise=0.2, target_noise_clip=100.0))
+    captured = []
+    monkeypatch.setattr(DDPGAgent, "update_group", lambda self, parts: captured.append(parts[-1]))
+    wide.update_group(stack_samples([batches(0, n=50, batch=64)]))
+    assert np.std(captured[0]) == pytest.approx(0.2 * 2.0, rel=0.05)  # 0.2 of the half-range 2
+
+
+def test_load_keeps_the_switches_and_group_of_keeps_each_seeds_variant(tmp_path):
+    variants = [ON, replace(ON, twin_critics=False, policy_delay=1)]
+    group = TD3Agent(3, [-2.0], [2.0], ON, seeds=[0, 1], variants=variants)
+    one = group.seed_agent(1)
+    one.save(tmp_path)
+    fresh = TD3Agent(3, [-2.0], [2.0], variants[1], seeds=[1])
+    fresh.load(tmp_path)
+    np.testing.assert_array_equal(fresh.seed_state(0).switches, [0.0, 1.0])
+    regrouped = TD3Agent.group_of([group.seed_agent(0), one])
+    assert [regrouped.config_of(i) for i in range(2)] == variants
+    with pytest.raises(ValueError, match="switches"):
+        TD3Agent(3, [-2.0], [2.0], ON, seeds=[1], initial_states=[one.seed_state(0)])
