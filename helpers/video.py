@@ -137,14 +137,7 @@ def film_here(policy: Policy, env_fn: EnvFactory, seed: int, folder: Path) -> tu
     env = RecordVideo(env_fn(render_mode="rgb_array"), str(folder / "frames"), name_prefix="episode",
                       episode_trigger=lambda i: i == 0)
     try:
-        low, high = env.action_space.low, env.action_space.high
-        obs, _ = env.reset(seed=seed)
-        total, done = 0.0, False
-        while not done:
-            action = np.clip(np.asarray(policy(np.asarray(obs, np.float32)[None]))[0], low, high)
-            obs, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
-            done = terminated or truncated
+        _, total, _ = run_episode(policy, env, seed)
         frames = list(env.recorded_frames)
     finally:
         env.close()  # RecordVideo writes the mp4 here
