@@ -18,18 +18,27 @@ Policy = Callable[[np.ndarray], np.ndarray]
 """Maps a batch of observations (n, obs_dim) to a batch of actions (n, action_dim)."""
 
 
+AT_BOUND = 0.02
+"""An action component is *at a bound* when it lies within this fraction of the half-range of ``low`` or
+``high`` (see ``share_at_bounds``)."""
+
+
 class Evaluator:
     """Runs ``episodes`` evaluation episodes side by side, for one policy or a group of them.
 
     Its envs are made once and reset from the same fixed seeds at every call,
-    so repeated evaluations during training cost no env construction.
+    so repeated evaluations during training cost no env construction. Each call
+    also leaves ``share_at_bounds``: per policy, the share of its actions that
+    sat at a bound of the action box (see ``share_at_bounds``).
     """
 
-    def __init__(self, env_fn: EnvFactory, episodes: int = 10, group_size: int = 1, seed: int = EVAL_SEED):
+    def __init__(self, env_fn: EnvFactory, episodes: int = 10, group_size: int = 1, seed: int = EVAL_SEED,
+                 tolerance: float = AT_BOUND):
         if episodes <= 0:
             raise ValueError(f"episodes must be positive, got {episodes}")
-        self.episodes, self.group_size, self.seed = episodes, group_size, seed
+        self.episodes, self.group_size, self.seed, self.tolerance = episodes, group_size, seed, tolerance
         self.envs = [env_fn() for _ in range(group_size * episodes)]
+        self.share_at_bounds = np.full(group_size, np.nan)
 
     def __call__(self, policy: Policy) -> np.ndarray:
         """Undiscounted returns, shape (group_size, episodes).
@@ -40,16 +49,21 @@ class Evaluator:
         """
         g, e = self.group_size, self.episodes
         low, high = self.envs[0].action_space.low, self.envs[0].action_space.high
+        margin = self.tolerance * (high - low) / 2
         obs = np.stack([env.reset(seed=self.seed + i % e)[0] for i, env in enumerate(self.envs)]).astype(np.float32)
         returns = np.zeros(g * e)
         running = np.ones(g * e, dtype=bool)
-        self.running = running.reshape(g, e)  # a view: which episodes are still going, for the policy to read
+        at_bound, counted = np.zeros(g * e), np.zeros(g * e)
         while running.any():
             actions = np.clip(np.asarray(policy(obs.reshape(g, e, -1))).reshape(g * e, -1), low, high)
+            # Only the steps of episodes still running count (an ended episode takes no more actions).
+            at_bound += running * ((actions <= low + margin) | (actions >= high - margin)).mean(axis=-1)
+            counted += running
             for i in np.flatnonzero(running):
                 obs[i], reward, terminated, truncated, _ = self.envs[i].step(actions[i])
                 returns[i] += reward
                 running[i] = not (terminated or truncated)
+        self.share_at_bounds = at_bound.reshape(g, e).sum(axis=1) / counted.reshape(g, e).sum(axis=1)
         return returns.reshape(g, e)
 
     def close(self) -> None:
@@ -80,13 +94,13 @@ def evaluate_group(agent, env_fn: EnvFactory, episodes: int = 10, seed: int = EV
         evaluator.close()
 
 
-def group_share_at_bounds(agent, env_fn: EnvFactory, episodes: int = 10, tolerance: float = 0.02,
+def group_share_at_bounds(agent, env_fn: EnvFactory, episodes: int = 10, tolerance: float = AT_BOUND,
                           seed: int = EVAL_SEED) -> np.ndarray:
     """``share_at_bounds`` for every seed of a group agent (one with ``act_group``) at once, shape (group_size,)."""
     return _share_at_bounds(agent.act_group, env_fn, episodes, agent.group_size, tolerance, seed)
 
 
-def share_at_bounds(policy: Policy, env_fn: EnvFactory, episodes: int = 10, tolerance: float = 0.02,
+def share_at_bounds(policy: Policy, env_fn: EnvFactory, episodes: int = 10, tolerance: float = AT_BOUND,
                     seed: int = EVAL_SEED) -> float:
     """The share of a policy's evaluation actions that sit at a bound of the action box.
 
@@ -100,23 +114,12 @@ def share_at_bounds(policy: Policy, env_fn: EnvFactory, episodes: int = 10, tole
 
 
 def _share_at_bounds(group_policy, env_fn, episodes, group_size, tolerance, seed) -> np.ndarray:
-    evaluator = Evaluator(env_fn, episodes, group_size, seed)
-    low, high = evaluator.envs[0].action_space.low, evaluator.envs[0].action_space.high
-    margin = tolerance * (high - low) / 2
-    at_bound, counted = np.zeros(group_size), np.zeros(group_size)
-
-    def recording(obs: np.ndarray) -> np.ndarray:
-        actions = np.clip(np.asarray(group_policy(obs)), low, high)  # (group, episodes, action_dim)
-        hits = ((actions <= low + margin) | (actions >= high - margin)).mean(axis=-1)
-        at_bound[:] += (hits * evaluator.running).sum(axis=1)  # episodes that already ended do not count
-        counted[:] += evaluator.running.sum(axis=1)
-        return actions
-
+    evaluator = Evaluator(env_fn, episodes, group_size, seed, tolerance)
     try:
-        evaluator(recording)
+        evaluator(group_policy)
     finally:
         evaluator.close()
-    return at_bound / counted
+    return evaluator.share_at_bounds
 
 
 def q_against_return(agent, env_fn: EnvFactory, episodes: int = 5, steps: int = 600,

@@ -41,6 +41,9 @@ class History:
     """Env steps at which the noise-free policy was evaluated."""
     eval_returns: list[list[float]] = field(default_factory=list)
     """Per evaluation, the return of every evaluation episode."""
+    eval_at_bounds: list[float] = field(default_factory=list)
+    """Per evaluation, the share of the noise-free actions at a bound of the action box (1.0: an actor
+    collapsed onto its bounds; see ``helpers.evaluation.share_at_bounds``)."""
     update_steps: list[int] = field(default_factory=list)
     """Env step of each gradient update."""
     critic_loss: list[float] = field(default_factory=list)
@@ -221,10 +224,11 @@ class RunLog:
             self.fail(f"a loss became non-finite (critic loss {losses[i, k, 0]:.4g}, actor loss "
                       f"{losses[i, k, 1]:.4g})", int(i), first + int(k), step)
 
-    def record_eval(self, step: int, returns: np.ndarray) -> None:
-        for h, r in zip(self.histories, returns):
+    def record_eval(self, step: int, returns: np.ndarray, at_bounds: np.ndarray) -> None:
+        for h, r, share in zip(self.histories, returns, at_bounds):
             h.eval_steps.append(step)
             h.eval_returns.append(r.tolist())
+            h.eval_at_bounds.append(float(share))
         self.last_eval = f" eval={returns.mean():.0f}"
 
     def progress(self, step: int) -> None:
@@ -326,7 +330,8 @@ def train_group(
 
             if evaluator and step % config.eval_every == 0:
                 with log.clock("eval"):
-                    log.record_eval(step, evaluator(agent.act_group))
+                    returns = evaluator(agent.act_group)
+                    log.record_eval(step, returns, evaluator.share_at_bounds)
             if on_step is not None:
                 on_step(step, agent)
             log.progress(step)

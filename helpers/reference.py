@@ -176,22 +176,27 @@ def pendulum_discounted_returns(policy: Policy, obs: np.ndarray, gamma: float = 
     return total
 
 
-def multi_pendulum_references(n: int, episodes: int = 10,
-                              optimum: OptimalPendulumPolicy | None = None) -> dict[str, float]:
+def multi_pendulum_references(n: int, episodes: int = 10, optimum: OptimalPendulumPolicy | None = None,
+                              include_optimum: bool = True) -> dict[str, float]:
     """``pendulum_references`` for ``n`` pendulums (``MultiPendulum-v0``): each reference drives every pendulum.
 
     Do nothing, a constant torque of +2 on every pendulum (a saturated actor), the swing-up controller on each
-    pendulum, and the dynamic-programming optimum on each, which is the optimum of the whole task.
+    pendulum, and the dynamic-programming optimum on each, which is the optimum of the whole task
+    (``include_optimum=False`` leaves it out and saves building it, about 10 s).
     """
     from helpers.envs import multi_pendulum_fn
 
-    optimum = optimum or OptimalPendulumPolicy()
-    optimum.reset()
     env_fn = multi_pendulum_fn(n)
-    return {"do nothing": float(evaluate(constant_policy(0.0, n), env_fn, episodes).mean()),
-            "constant +2 N·m": float(evaluate(constant_policy(2.0, n), env_fn, episodes).mean()),
-            "swing-up controller": float(evaluate(per_pendulum(swing_up_controller()), env_fn, episodes).mean()),
-            "optimum (dynamic programming)": float(evaluate(per_pendulum(optimum), env_fn, episodes).mean())}
+    references = {
+        "do nothing": float(evaluate(constant_policy(0.0, n), env_fn, episodes).mean()),
+        "constant +2 N·m": float(evaluate(constant_policy(2.0, n), env_fn, episodes).mean()),
+        "swing-up controller": float(evaluate(per_pendulum(swing_up_controller()), env_fn, episodes).mean()),
+    }
+    if include_optimum:
+        optimum = optimum or OptimalPendulumPolicy()
+        optimum.reset()
+        references["optimum (dynamic programming)"] = float(evaluate(per_pendulum(optimum), env_fn, episodes).mean())
+    return references
 
 
 def inverted_pendulum_lqr(q=(1.0, 10.0, 0.1, 0.1), r: float = 0.1) -> Policy:

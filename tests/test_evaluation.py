@@ -147,3 +147,21 @@ def test_share_at_bounds_counts_only_steps_of_episodes_still_running():
         return np.where(np.abs(obs[:, 1:2]) > 0.2, 3.0, 0.0).astype(np.float32)
 
     assert share_at_bounds(bound_only_once_fallen, env_fn, 5) == 0.0
+
+
+def test_training_evaluations_record_the_share_of_actions_at_a_bound():
+    from dataclasses import replace
+
+    from helpers.config import DDPGConfig
+    from helpers.evaluation import group_share_at_bounds
+    from helpers.loop import train_group
+
+    pendulum = partial(make_env, "Pendulum-v1")
+    config = replace(DDPGConfig(), hidden_sizes=(8, 8), total_steps=400, warmup_steps=200, update_every=100,
+                     eval_every=200, eval_episodes=2)
+    run = train_group(config, [0, 1], pendulum, progress=False)
+    assert all(len(h.eval_at_bounds) == len(h.eval_steps) == 2 for h in run.histories)
+    # The last evaluation saw the final actors: a fresh measurement on the same starts agrees with it.
+    np.testing.assert_allclose([h.eval_at_bounds[-1] for h in run.histories],
+                               group_share_at_bounds(run.agent, pendulum, 2))
+    assert "eval_at_bounds" in run.histories[0].to_dict()

@@ -110,3 +110,5 @@ def test_multi_pendulum_references_are_per_pendulum_sums_of_the_one_pendulum_one
     assert one["swing-up controller"] == pytest.approx(-110.3, abs=0.1)
     three = multi_pendulum_references(3, 10, optimum)
     assert three["optimum (dynamic programming)"] > three["swing-up controller"] > three["do nothing"]
+    quick = multi_pendulum_references(3, 10, include_optimum=False)
+    assert quick == {k: v for k, v in three.items() if k != "optimum (dynamic programming)"}
