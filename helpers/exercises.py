@@ -441,3 +441,65 @@ def check_smoothed_target_action(fn: Callable) -> CheckResult:
         Mistake(lambda next_action, noise, noise_clip, low, high: next_action,
                 "no noise was added: smoothing evaluates the target critic around the target action"),
     ], "a' = clip(mu'(s') + clip(noise, -c, c), low, high)")
+
+
+# --- 06 · pitfalls ---------------------------------------------------------------------------------
+
+def check_target_shape(fn: Callable) -> CheckResult:
+    """``fn(reward, terminated, next_q, gamma)``: the critic's target of shape [B] from a target critic whose
+    output ``next_q`` has shape [B, 1], as a Keras critic's does."""
+    name = "td_target(reward, terminated, next_q, gamma)"
+    cases = [dict(reward=np.array([-1.0, -2.0, -0.5]), terminated=np.array([0.0, 1.0, 0.0]),
+                  next_q=np.array([[-10.0], [-20.0], [-30.0]]), gamma=0.99),
+             dict(reward=np.array([1.0, 0.0, 2.0, 1.0, 0.5]), terminated=np.zeros(5),
+                  next_q=np.array([[5.0], [6.0], [7.0], [8.0], [9.0]]), gamma=0.9)]
+
+    def reference(reward, terminated, next_q, gamma):
+        return reward + gamma * (1.0 - terminated) * next_q[:, 0]
+
+    if not callable(fn):
+        return CheckResult(name, False, f"pass your function itself (got {type(fn).__name__})")
+    for case in cases:
+        try:
+            got = _as_array(fn(**copy.deepcopy(case)))
+        except Exception:  # NotImplementedError and the learner's own errors: _check below reports them
+            break
+        b = len(case["reward"])
+        if got is not None and got.shape == (b, b):
+            return CheckResult(name, False, f"your target has shape ({b}, {b}) for a batch of {b}: reward [B] plus "
+                                            "next_q [B, 1] broadcasts to a [B, B] matrix, with no error. A loss "
+                                            "against Q then averages over all B x B pairs, so each Q(s, a) learns "
+                                            "its reward plus the batch's mean future. Use next_q[:, 0]")
+        if got is not None and got.shape == (b, 1):
+            return CheckResult(name, False, f"your target has shape ({b}, 1): return shape [B], like the reward; "
+                                            "a [B, 1] target against a [B] Q(s, a) is the same [B, B] bug one line "
+                                            "later, in the loss")
+    return _check(name, fn, cases, reference, [
+        Mistake(lambda reward, terminated, next_q, gamma: reward + gamma * next_q[:, 0],
+                "`terminated` is ignored: after a true terminal state the target is the reward alone"),
+    ], "y = r + gamma (1 - terminated) next_q[:, 0], shape [B]")
+
+
+def check_first_adam_step(fn: Callable) -> CheckResult:
+    """``fn(weights, grads, lr)``: the weights after the first step of a newly created Adam (Keras defaults)."""
+    from helpers.group import adam, adam_init
+
+    rng = np.random.default_rng(7)
+    sizes = 10.0 ** rng.uniform(-2, 1, (3, 4))  # four orders of magnitude
+    cases = [dict(weights=rng.normal(size=(3, 4)), grads=rng.choice([-1.0, 1.0], (3, 4)) * sizes, lr=1e-3),
+             dict(weights=np.array([0.5, -0.5]), grads=np.array([0.02, -300.0]), lr=0.01)]
+
+    def reference(weights, grads, lr):
+        w = [np.asarray(weights, np.float32)]
+        new, _ = adam(w, [np.asarray(grads, np.float32)], adam_init(w), lr)
+        return new[0].numpy()
+
+    return _check("first_adam_step(weights, grads, lr)", fn, cases, reference, [
+        Mistake(lambda weights, grads, lr: weights - lr * grads,
+                "that is plain gradient descent. A new Adam has no history: after bias correction its first and "
+                "second moments are g and g^2, so each weight moves by lr * g / |g|, the same size for every weight"),
+        Mistake(lambda weights, grads, lr: weights - lr * 0.1 * grads / (np.sqrt(0.001) * np.abs(grads) + 1e-7),
+                "the bias correction is missing: divide m = 0.1 g by (1 - 0.9^1) and v = 0.001 g^2 by (1 - 0.999^1)"),
+        Mistake(lambda weights, grads, lr: weights + lr * np.sign(grads),
+                "the sign is flipped: Adam steps against the gradient"),
+    ], "m_hat = g and v_hat = g^2 on the first step, so w - lr * m_hat / (sqrt(v_hat) + epsilon)")
