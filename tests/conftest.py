@@ -42,3 +42,31 @@ class PointMass(gym.Env):
 @pytest.fixture
 def point_mass():
     return PointMass
+
+
+def _notebook_minutes() -> dict[str, float]:
+    """Each notebook's measured run time in minutes, as the reading guide's *run* column states it."""
+    import re
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parent.parent / "notebooks" / "README.md").read_text()
+    rows = re.findall(r"\[`(\w+)\.ipynb`\]\([^)]*\) \| [^|]* \| ([\d.]+) (min|s) \|", guide)
+    return {name: float(value) / (60.0 if unit == "s" else 1.0) for name, value, unit in rows}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slowest files first: the notebooks by their measured run time, then their solutions, then the unit tests.
+
+    With one worker per core (pytest-xdist, ``--no-loadscope-reorder``), a long notebook that started last would
+    run alone at the end while the other workers sat idle; started first, the short files fill in around it.
+    """
+    minutes = _notebook_minutes()
+
+    def rank(item):
+        path = item.path
+        if path.suffix == ".ipynb":
+            solution = path.parent.name == "solutions"
+            return (0 if not solution else 1, -minutes.get(path.stem, 0.0))
+        return (2, 0.0)
+
+    items.sort(key=rank)  # a stable sort: each file's items stay together and in order

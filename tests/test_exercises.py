@@ -28,6 +28,7 @@ def test_result_reads_as_one_line_and_is_truthy_only_on_pass():
     ex.check_joint_actions, ex.check_head_params, ex.check_actor_loss, ex.check_bandit_dpg,
     ex.check_batchnorm_inference, ex.check_ou_step, ex.check_td_target, ex.check_soft_update,
     ex.check_scale_action, ex.check_optimizers, ex.check_clipped_double_q_target, ex.check_smoothed_target_action,
+    ex.check_target_shape, ex.check_first_adam_step,
 ])
 def test_every_checker_reports_an_unattempted_stub_and_a_non_function(check):
     assert_rejected(check(stub), "not attempted")
@@ -199,3 +200,29 @@ def test_smoothed_target_action_catches_unclipped_noise_and_a_target_outside_the
     assert_rejected(ex.check_smoothed_target_action(
         lambda next_action, noise, noise_clip, low, high: next_action + np.clip(noise, -noise_clip, noise_clip)),
         "leaves the action box")
+
+
+def test_target_shape_names_the_broadcast_to_b_by_b_and_a_column_target():
+    assert ex.check_target_shape(lambda reward, terminated, next_q, gamma:
+                                 reward + gamma * (1.0 - terminated) * next_q[:, 0])
+    assert ex.check_target_shape(lambda reward, terminated, next_q, gamma:
+                                 reward + gamma * (1.0 - terminated) * np.squeeze(next_q, -1))
+    assert_rejected(ex.check_target_shape(lambda reward, terminated, next_q, gamma:
+                                          reward + gamma * (1.0 - terminated) * next_q), "broadcasts", "[B, B]")
+    assert_rejected(ex.check_target_shape(lambda reward, terminated, next_q, gamma:
+                                          reward[:, None] + gamma * (1.0 - terminated[:, None]) * next_q), "[B, 1]")
+    assert_rejected(ex.check_target_shape(lambda reward, terminated, next_q, gamma: reward + gamma * next_q[:, 0]),
+                    "terminated")
+
+
+def test_first_adam_step_is_the_course_adam_and_catches_sgd_and_a_missing_bias_correction():
+    assert ex.check_first_adam_step(lambda weights, grads, lr: weights - lr * grads / (np.abs(grads) + 1e-7))
+    assert ex.check_first_adam_step(lambda weights, grads, lr: weights - lr * np.sign(grads))
+    assert_rejected(ex.check_first_adam_step(lambda weights, grads, lr: weights - lr * grads), "plain gradient")
+    assert_rejected(ex.check_first_adam_step(
+        lambda weights, grads, lr: weights - lr * 0.1 * grads / (np.sqrt(0.001) * np.abs(grads) + 1e-7)),
+        "bias correction")
+    # The reference is Keras's own Adam: one step of a new optimizer.
+    w = keras.Variable(np.array([0.5, -0.5], np.float32))
+    keras.optimizers.Adam(learning_rate=0.01).apply_gradients([(np.array([0.02, -300.0], np.float32), w)])
+    assert np.allclose(w.numpy(), [0.49, -0.49], atol=1e-5)
