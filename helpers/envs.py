@@ -86,6 +86,17 @@ def scaled_env_fn(env_id: str, scale) -> EnvFactory:
     return make
 
 
+def command_pendulum(render_mode: str | None = None) -> gym.Env:
+    """Pendulum-v1 driven by a command in [0, 1], as a motor driver that takes a duty cycle: torque = 4c - 2.
+
+    The same task as Pendulum-v1 with an asymmetric action box (c = 0.5 is no torque): what an actor that
+    assumes ``low = -high``, or hard-codes its bounds, gets wrong (notebook 06).
+    """
+    env = make_env("Pendulum-v1", render_mode=render_mode)
+    box = gym.spaces.Box(0.0, 1.0, (1,), np.float32)
+    return gym.wrappers.TransformAction(env, lambda c: (4.0 * np.clip(c, 0.0, 1.0) - 2.0).astype(np.float32), box)
+
+
 class MultiPendulumEnv(gym.Env):
     """``n`` independent pendulums, each Pendulum-v1's physics, driven by one n-dimensional torque.
 

@@ -3,7 +3,7 @@ import pytest
 
 from helpers.agent import DDPGAgent
 from helpers.config import DDPGConfig
-from helpers.envs import EnvError, make_env, seed_everything
+from helpers.envs import EnvError, command_pendulum, make_env, seed_everything
 from helpers.notebook import config_table, show_source
 
 
@@ -56,3 +56,14 @@ def test_scaled_env_multiplies_observations_and_bounds():
     assert scaled.observation_space.contains(b)
     with pytest.raises(EnvError, match="shape"):
         scaled_env_fn("Pendulum-v1", [1.0, 2.0])()
+
+
+def test_command_pendulum_is_pendulum_with_a_zero_to_one_box():
+    command, plain = command_pendulum(), make_env("Pendulum-v1")
+    assert command.action_space.low.tolist() == [0.0] and command.action_space.high.tolist() == [1.0]
+    obs_c, _ = command.reset(seed=3)
+    obs_p, _ = plain.reset(seed=3)
+    for c, torque in [(0.5, 0.0), (1.0, 2.0), (0.0, -2.0), (0.75, 1.0)]:
+        obs_c, r_c, *_ = command.step(np.array([c], np.float32))
+        obs_p, r_p, *_ = plain.step(np.array([torque], np.float32))
+        assert np.allclose(obs_c, obs_p) and np.isclose(r_c, r_p)
