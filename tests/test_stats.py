@@ -60,10 +60,72 @@ def test_a_constant_statistic_gets_a_finite_interval_without_warnings(recwarn):
 
 def test_table_prints_seeds_intervals_and_the_verdict_against_the_reference_arm():
     from helpers.stats import table
-    text = table({"a": [1.0, 2.0, 3.0, 4.0], "b": [10.0, 11.0, 12.0, 13.0], "c": [1.0, 5.0, 2.0, 4.0]},
-                 reference="a", digits=2)
+    text = table({"a": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "b": [10.0, 11.0, 12.0, 13.0, 14.0, 15.0],
+                  "c": [1.0, 5.0, 2.0, 4.0, 3.0, 6.0]}, reference="a", digits=2)
     lines = text.splitlines()
-    assert len(lines) == 4 and "95% CI" in lines[0]
-    assert lines[1].split()[:2] == ["a", "4"] and "2.50" in lines[1]
+    assert len(lines) == 4 and "95% CI" in lines[0] and "Holm's correction over 2 comparisons" in lines[0]
+    assert lines[1].split()[:2] == ["a", "6"] and "3.50" in lines[1]
+    # b beats a on every pair: exact p = 2 / C(12, 6), doubled by Holm as the smaller of two p-values.
     assert "+9.00" in lines[2] and ", significant" in lines[2] and "P(improvement) 1.00" in lines[2]
+    assert f"p = {2 * 2 / 924:.3g}," in lines[2]
     assert "not significant" in lines[3]
+
+
+def test_rank_test_has_the_exact_known_p_values():
+    from math import comb
+
+    from scipy import stats
+
+    from helpers.stats import rank_test
+    # Complete separation: only 2 of the C(20, 10) relabellings are as extreme (one in each direction).
+    assert rank_test(np.arange(10.0) + 100, np.arange(10.0)) == pytest.approx(2 / comb(20, 10), rel=1e-12)
+    assert rank_test([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]) == pytest.approx(0.1)  # 3 against 3 can never reach 5%
+    assert rank_test([1.0, 1.0, 1.0], [1.0, 1.0, 1.0]) == 1.0
+    rng = np.random.default_rng(3)
+    for n, m in ((10, 10), (7, 12)):
+        x, y = rng.normal(0, 1, n), rng.normal(0.7, 1, m)
+        assert rank_test(x, y) == pytest.approx(stats.mannwhitneyu(x, y, method="exact").pvalue, rel=1e-9)
+    # With ties (average ranks), against scipy's permutation test over every relabelling of the ranks.
+    x, y = np.round(rng.normal(0, 1, 8)), np.round(rng.normal(1, 1, 9))
+    r = stats.rankdata(np.r_[x, y])
+    exact = stats.permutation_test((r[:8], r[8:]), lambda u, v, axis=-1: u.mean(axis) - v.mean(axis),
+                                   permutation_type="independent", vectorized=True, n_resamples=np.inf).pvalue
+    assert rank_test(x, y) == pytest.approx(exact, rel=1e-9)
+
+
+def test_one_far_seed_does_not_make_a_difference_significant():
+    from helpers.stats import compare
+    # Nine seeds of each arm interleave; one seed of arm a collapsed far below. The bootstrap interval of the
+    # difference of means excludes zero, but the ranks say the arms are not told apart.
+    a = np.array([-130.0, -128, -126, -124, -122, -120, -118, -116, -114, -1600])
+    b = a + 1.0
+    b[-1] = -115.0
+    c = compare(a, b)
+    assert c.difference_ci[1] < 0, "the premise: the bootstrap interval alone would call it significant"
+    assert not c.significant and c.p_value > 0.05 and "not significant" in str(c)
+
+
+def test_holm_correction_against_a_worked_example():
+    from helpers.stats import holm, holm_p_values
+    assert holm_p_values([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
+    assert holm_p_values([0.5, 0.9]).tolist() == [1.0, 1.0]  # never below an earlier, smaller one
+    family = holm({"x": compare([5.0, 6, 7, 8, 9, 10], [1.0, 2, 3, 4, 4.5, 4.8]), "y": compare([1.0, 2], [1.5, 2.5])})
+    assert family["x"].correction == "Holm, 2 comparisons" and "Holm, 2 comparisons" in str(family["x"])
+    assert family["x"].p_value == pytest.approx(2 * compare([5.0, 6, 7, 8, 9, 10], [1.0, 2, 3, 4, 4.5, 4.8]).p_value)
+    single = holm({"x": family["y"]._replace(correction="")})
+    assert single["x"].correction == ""
+
+
+def test_counts_get_exact_intervals_and_fishers_test():
+    from helpers.stats import compare_counts, proportion_ci
+    low, high = proportion_ci(0, 10)
+    assert low == 0.0 and high == pytest.approx(1 - 0.025 ** (1 / 10))  # Clopper-Pearson at k = 0, closed form
+    low, high = proportion_ci(10, 10)
+    assert high == 1.0 and low == pytest.approx(0.025 ** (1 / 10))
+    c = compare_counts(7, 10, 0, 10)
+    # Fisher: P(7 or more of the 7 successes land in arm a) = C(10, 7) / C(20, 7), doubled for two sides.
+    assert c.p_value == pytest.approx(2 * 120 / 77520, rel=1e-9) and c.significant
+    assert "7/10" in str(c) and "0/10" in str(c) and "Fisher" in str(c)
+    assert not compare_counts(1, 10, 0, 10).significant
+    with pytest.raises(ValueError, match="0 <= k <= n"):
+        proportion_ci(11, 10)

@@ -1,0 +1,342 @@
+"""Stored long runs: named experiments trained to budgets long enough for every arm to settle.
+
+A notebook has about 6 minutes on a 2-core CPU, too little for some verdicts: at its budgets the arms are still
+learning, and a comparison then measures speed, not where the algorithms end up. The experiments named in
+``EXPERIMENTS`` are trained once by a maintainer command and stored in ``results/runs/<name>/``:
+
+    python -m helpers.tools.experiments list
+    python -m helpers.tools.experiments run td3_two_pendulums
+
+and a notebook loads them with ``load(name)``. A stored run keeps every seed's evaluation curve, its final
+100-episode evaluation, the share of its actions at a bound, the critic's Q against the return its actor collects,
+the exact config of every arm, the package versions, and a fingerprint of the code that trained it. No weights.
+
+``StoredRun.differences()`` compares the stored configs with what the command would train today; a test fails
+when they differ, so a stale result cannot sit in ``results/`` unnoticed. Another test re-trains the first
+evaluations of a stored run and gets the stored numbers back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from helpers.loop import History
+from helpers.td3 import TD3Config
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = ROOT / "results" / "runs"
+COMMAND = "python -m helpers.tools.experiments run"
+
+DDPG_SWITCHES = {"twin_critics": False, "policy_delay": 1, "target_noise": 0.0}
+"""TD3's three fixes turned off: ``TD3Agent`` then performs DDPG's update exactly (``tests/test_td3.py``)."""
+
+TRAINING_CODE = ("agent.py", "buffer.py", "config.py", "envs.py", "evaluation.py", "group.py", "loop.py",
+                 "networks.py", "noise.py", "td3.py", "experiments.py")
+"""The modules whose source decides a stored run's numbers; their hashes are its code fingerprint."""
+
+CONVERGENCE_WINDOW = 5
+"""Evaluations in each of the two windows that ``plateau`` compares."""
+
+CONVERGENCE_BAND = 0.05
+"""An arm has settled when its mean over seeds moved by at most this share of the reference span (see ``plateau``)."""
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Arms that share one task and budget and differ only in TD3's switches, trained side by side as one group."""
+
+    name: str
+    description: str
+    task: TD3Config
+    """Everything the arms share: env, budget, networks, evaluation schedule."""
+    arms: dict = field(default_factory=dict)
+    """Arm label -> the TD3 switches it sets (``helpers.td3.SWITCHES`` fields); ``{}`` keeps TD3's defaults."""
+    seeds: tuple = tuple(range(10))
+    final_episodes: int = 100
+    """Episodes of the final noise-free evaluation of every seed (on ``helpers.evaluation``'s fixed starts)."""
+    q_every: int = 5_000
+    """Env steps between measurements of Q(s0, mu(s0)) against the discounted return collected from s0."""
+    q_episodes: int = 5
+    q_horizon: int = 460
+    """Rollout steps of that measurement; the discounted rest after them weighs 0.99 ** 460, under 1%."""
+    film: tuple = ()
+    """Arms whose first seed is filmed after training, into ``videos/<video_folder>/``."""
+    video_folder: str = ""
+
+    def configs(self) -> dict[str, TD3Config]:
+        return {label: replace(self.task, **switches) for label, switches in self.arms.items()}
+
+    def spec(self) -> dict:
+        """What the run is, as JSON-ready values: compared with the stored spec to find stale results."""
+        spec = {k: v for k, v in asdict(self).items() if k not in ("task", "arms", "description")}
+        spec["seeds"] = list(self.seeds)
+        spec["film"] = list(self.film)
+        spec["arms"] = {label: _jsonable(asdict(config)) for label, config in self.configs().items()}
+        return spec
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value))
+
+
+TD3_ABLATION = {"TD3 without twin critics": {"twin_critics": False}, "TD3 without delay": {"policy_delay": 1},
+                "TD3 without smoothing": {"target_noise": 0.0}}
+"""TD3 with one fix removed at a time; TD3 itself is the ``TD3`` arm of the comparison run on the same task."""
+
+TASKS = {"two_pendulums": ("MultiPendulum-v0", "two pendulums (MultiPendulum-v0)", 1_000),
+         "inverted_pendulum": ("InvertedPendulum-v5", "InvertedPendulum-v5", 1_500)}
+"""Short name -> env id, how the descriptions name it, evaluation interval (20 to 30 evaluations per run)."""
+
+
+def _td3_experiments() -> list[Experiment]:
+    """Notebook 07's stored runs: per task, DDPG against TD3, and TD3's ablation, 30,000 steps at the defaults."""
+    out = []
+    for short, (env_id, shown, eval_every) in TASKS.items():
+        task = TD3Config(env_id=env_id, total_steps=30_000, eval_every=eval_every)  # the course's defaults
+        film = {"film": ("DDPG", "TD3"), "video_folder": "07_td3"} if short == "inverted_pendulum" else {}
+        out.append(Experiment(f"td3_{short}", f"DDPG and TD3 at the course's defaults on {shown}, 10 seeds each, "
+                              "30,000 steps (notebook 07)", task, {"DDPG": DDPG_SWITCHES, "TD3": {}}, **film))
+        out.append(Experiment(f"td3_ablation_{short}", f"TD3 with one fix removed at a time on {shown}, 10 seeds "
+                              "each, 30,000 steps (notebook 07; TD3 itself is in td3_" + short + ")", task,
+                              TD3_ABLATION))
+    return out
+
+
+EXPERIMENTS = {e.name: e for e in _td3_experiments()}
+
+
+def code_fingerprint() -> dict:
+    """SHA-256 of every module in ``TRAINING_CODE``, and one hash over all of them."""
+    files = {name: hashlib.sha256((ROOT / "helpers" / name).read_bytes()).hexdigest()[:16] for name in TRAINING_CODE}
+    return {"sha256": hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16], "files": files}
+
+
+def package_versions() -> dict:
+    import gymnasium
+    import keras
+    import mujoco
+    import scipy
+    import tensorflow
+
+    return {"python": platform.python_version(), "tensorflow": tensorflow.__version__, "keras": keras.__version__,
+            "numpy": np.__version__, "gymnasium": gymnasium.__version__, "mujoco": mujoco.__version__,
+            "scipy": scipy.__version__, "machine": platform.machine()}
+
+
+# ----- training -------------------------------------------------------------------------------------------------
+
+
+def train(experiment: Experiment, total_steps: int | None = None, progress: bool = True, diagnostics: bool = True):
+    """Train every arm of ``experiment`` on every seed as one group; return ``(runs, tracker)``.
+
+    ``total_steps`` cuts the run short (the first evaluations come out the same as the full run's: the loop does
+    not look ahead). With ``diagnostics`` an ``OverestimationTracker`` measures Q against the return every
+    ``q_every`` steps; it never touches the training envs or the noise, so it does not change the run.
+    """
+    from helpers.envs import make_env
+    from helpers.evaluation import OverestimationTracker
+    from helpers.td3 import train_arms
+
+    configs = experiment.configs()
+    if total_steps is not None:
+        configs = {label: replace(c, total_steps=total_steps) for label, c in configs.items()}
+    env_fn = partial(make_env, experiment.task.env_id)
+    tracker = OverestimationTracker(env_fn, experiment.q_every, experiment.q_episodes, experiment.q_horizon) \
+        if diagnostics else None
+    runs = train_arms(configs, experiment.seeds, env_fn, progress=progress, on_step=tracker)
+    return runs, tracker
+
+
+def seed_record(run, index: int, tracker, finals: np.ndarray, at_bounds: float) -> dict:
+    """What is stored of one seed: its evaluation curve, diagnostics and final evaluation."""
+    h: History = run.history
+    record = {
+        "seed": run.seed,
+        "eval_steps": h.eval_steps,
+        "eval_returns": np.round(h.eval_returns, 3).tolist(),
+        "eval_at_bounds": np.round(h.eval_at_bounds, 4).tolist(),
+        "training_episodes": len(h.episode_returns),
+        "final_returns": np.round(finals, 3).tolist(),
+        "final_at_bounds": round(float(at_bounds), 4),
+        # The critic's loss and mean Q, averaged between consecutive evaluations (the per-update lists are long).
+        "critic_loss_per_eval": _binned(h.update_steps, h.critic_loss, h.eval_steps),
+        "mean_q_per_eval": _binned(h.update_steps, h.mean_q, h.eval_steps),
+    }
+    if tracker is not None and tracker.steps:
+        record["q_steps"] = tracker.steps
+        record["q"] = np.round(tracker.q[:, index], 3).tolist()
+        record["q_returns"] = np.round(tracker.returns[:, index], 3).tolist()
+    return record
+
+
+def _binned(steps, values, edges) -> list:
+    steps, values = np.asarray(steps), np.asarray(values)
+    out, low = [], 0
+    for high in edges:
+        inside = (steps > low) & (steps <= high)
+        out.append(round(float(values[inside].mean()), 4) if inside.any() else None)
+        low = high
+    return out
+
+
+def run(name: str, out: Path | None = None, progress: bool = True) -> Path:
+    """Train experiment ``name``, evaluate and film it, and write ``run.json`` and ``arms.json`` to ``out``."""
+    import time
+
+    from helpers.envs import make_env
+    from helpers.evaluation import Evaluator
+    from helpers.td3 import TD3Agent
+
+    experiment = EXPERIMENTS[name]
+    out = Path(out or RUNS / name)
+    start = time.perf_counter()
+    runs, tracker = train(experiment, progress=progress)
+    group = TD3Agent.group_of([r.agent for label in runs for r in runs[label]])
+    evaluator = Evaluator(partial(make_env, experiment.task.env_id), experiment.final_episodes, group.group_size)
+    try:
+        finals = evaluator(group.act_group)
+    finally:
+        evaluator.close()
+    arms, index = {}, 0
+    for label, seeds in runs.items():
+        arms[label] = []
+        for r in seeds:
+            arms[label].append(seed_record(r, index, tracker, finals[index], evaluator.share_at_bounds[index]))
+            index += 1
+    history = runs[next(iter(runs))][0].history
+    meta = {"name": name, "description": experiment.description, "command": f"{COMMAND} {name}",
+            "spec": experiment.spec(), "versions": package_versions(), "code": code_fingerprint(),
+            "wall_s": round(time.perf_counter() - start, 1),
+            "env_steps_per_s": round(history.steps_per_s * history.group_size, 1),
+            "date": time.strftime("%Y-%m-%d")}
+    out.mkdir(parents=True, exist_ok=True)
+    _write_json(out / "arms.json", arms)
+    _write_json(out / "run.json", meta)  # last: a run.json is only ever next to the arms it describes
+    for label in experiment.film:
+        film(runs[label][0], experiment, label)
+    return out
+
+
+def _write_json(path: Path, value) -> None:
+    """Write through a temporary file, so an interrupted run never leaves half a file behind."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(value, indent=1) + "\n")
+    tmp.replace(path)
+
+
+def video_path(experiment: Experiment, label: str) -> Path:
+    slug = label.lower().replace(" ", "_")
+    return ROOT / "videos" / experiment.video_folder / f"{slug}_{experiment.name}.mp4"
+
+
+def film(seed_run, experiment: Experiment, label: str) -> None:
+    from helpers.envs import make_env
+    from helpers.video import VideoError, record_video
+
+    try:
+        clip = record_video(seed_run.agent.act, partial(make_env, experiment.task.env_id),
+                            video_path(experiment, label), max_gif_frames=100)
+        print(f"{label}, seed {seed_run.seed}: filmed episode return {clip.episode_return:.1f} -> {clip.mp4}")
+    except VideoError as exc:
+        print(f"warning: {label} was not filmed: {exc}")
+
+
+# ----- loading ----------------------------------------------------------------------------------------------------
+
+
+class StoredRun:
+    """A run written by ``run``: its metadata, and per arm one record per seed."""
+
+    def __init__(self, name: str, folder: Path | None = None):
+        folder = Path(folder or RUNS / name)
+        if not (folder / "run.json").exists():
+            raise FileNotFoundError(f"no stored run {name!r} in {folder}; make it with `{COMMAND} {name}`")
+        self.name, self.folder = name, folder
+        self.meta = json.loads((folder / "run.json").read_text())
+        self.records = json.loads((folder / "arms.json").read_text())
+
+    @property
+    def arms(self) -> list[str]:
+        return list(self.records)
+
+    @property
+    def command(self) -> str:
+        return self.meta["command"]
+
+    def config(self, label: str) -> TD3Config:
+        stored = dict(self.meta["spec"]["arms"][label])
+        stored["hidden_sizes"] = tuple(stored["hidden_sizes"])
+        return TD3Config(**stored)
+
+    def histories(self, label: str) -> list[History]:
+        """One ``History`` per seed with the stored evaluations (for ``helpers.plots.plot_learning_curve``)."""
+        return [History(seed=r["seed"], eval_steps=r["eval_steps"], eval_returns=r["eval_returns"],
+                        eval_at_bounds=r["eval_at_bounds"], total_steps=r["eval_steps"][-1])
+                for r in self.records[label]]
+
+    def final(self, label: str) -> np.ndarray:
+        """Each seed's final evaluation: the mean return over ``final_episodes`` fixed starts."""
+        return np.array([np.mean(r["final_returns"]) for r in self.records[label]])
+
+    def final_at_bounds(self, label: str) -> np.ndarray:
+        return np.array([r["final_at_bounds"] for r in self.records[label]])
+
+    def q_bias(self, label: str) -> tuple[list[int], np.ndarray]:
+        """Steps of the Q measurements, and Q(s0, mu(s0)) minus the collected discounted return, averaged over
+        the starts: shape (measurements, seeds)."""
+        records = self.records[label]
+        bias = np.array([np.mean(np.subtract(r["q"], r["q_returns"]), axis=-1) for r in records]).T
+        return records[0]["q_steps"], bias
+
+    def differences(self) -> list[str]:
+        """How the stored spec differs from what ``run`` would train today (empty: it matches)."""
+        if self.name not in EXPERIMENTS:
+            return [f"{self.name} is no longer defined in helpers.experiments.EXPERIMENTS"]
+        return _diff(self.meta["spec"], EXPERIMENTS[self.name].spec())
+
+    def provenance(self) -> str:
+        v = self.meta["versions"]
+        stale = self.differences()
+        status = "matches the experiment as defined today" if not stale else "STALE: " + "; ".join(stale)
+        return (f"stored run {self.name!r}: `{self.command}`, {self.meta['date']}, {self.meta['wall_s'] / 60:.0f} min "
+                f"on {v['machine']}; TensorFlow {v['tensorflow']}, Keras {v['keras']}, NumPy {v['numpy']}, "
+                f"Gymnasium {v['gymnasium']}; code {self.meta['code']['sha256']}; {status}")
+
+
+def _diff(stored, current, where: str = "") -> list[str]:
+    if isinstance(stored, dict) and isinstance(current, dict):
+        keys = sorted(set(stored) | set(current))
+        return [d for k in keys for d in _diff(stored.get(k), current.get(k), f"{where}.{k}" if where else k)]
+    return [] if stored == current else [f"{where}: stored {stored!r}, today {current!r}"]
+
+
+def load(name: str) -> StoredRun:
+    return StoredRun(name)
+
+
+def stored_names() -> list[str]:
+    return sorted(p.parent.name for p in RUNS.glob("*/run.json"))
+
+
+# ----- convergence ------------------------------------------------------------------------------------------------
+
+
+def plateau(histories: Sequence[History], span: float, window: int = CONVERGENCE_WINDOW) -> float:
+    """How far an arm's mean evaluation moved at the end of its run, as a share of ``span``.
+
+    The mean over seeds of the last ``window`` evaluations minus the mean of the ``window`` before them, divided by
+    ``span`` (the distance between doing nothing and a classical controller on the task). The course counts an arm
+    as settled at its budget when the absolute value is at most ``CONVERGENCE_BAND`` (5%).
+    """
+    curves = np.array([h.eval_means() for h in histories])
+    if curves.shape[1] < 2 * window:
+        raise ValueError(f"plateau needs at least {2 * window} evaluations, got {curves.shape[1]}")
+    return float((curves[:, -window:].mean() - curves[:, -2 * window:-window].mean()) / abs(span))

@@ -1,0 +1,53 @@
+"""The course's stored long runs (``helpers.experiments``): list them, train one, check them against the code.
+
+    python -m helpers.tools.experiments list             # every experiment, and whether it is stored and current
+    python -m helpers.tools.experiments run NAME         # train it and write results/runs/NAME/
+    python -m helpers.tools.experiments check            # exit 1 if a stored run differs from its definition
+"""
+
+from __future__ import annotations
+
+import sys
+
+from helpers.train import OneLineParser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = OneLineParser(prog="python -m helpers.tools.experiments", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="every experiment, and whether its stored run is current")
+    commands.add_parser("check", help="exit 1 if a stored run differs from what `run` would train today")
+    run = commands.add_parser("run", help="train an experiment and store it in results/runs/NAME/")
+    run.add_argument("name")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+
+    from helpers import experiments
+
+    if args.command == "run":
+        if args.name not in experiments.EXPERIMENTS:
+            known = ", ".join(experiments.EXPERIMENTS)
+            print(f"error: no experiment {args.name!r}; known: {known}", file=sys.stderr)
+            return 2
+        out = experiments.run(args.name, progress=not args.quiet)
+        print(experiments.load(args.name).provenance())
+        print(f"written to {out}")
+        return 0
+    stored = set(experiments.stored_names())
+    stale = 0
+    for name, experiment in experiments.EXPERIMENTS.items():
+        if name not in stored:
+            status = "not stored yet"
+        else:
+            differences = experiments.load(name).differences()
+            stale += bool(differences)
+            status = "stored, current" if not differences else "stored, STALE: " + "; ".join(differences)
+        if args.command == "list":
+            print(f"{name}: {experiment.description}\n    {status}")
+        elif status != "stored, current":
+            print(f"{name}: {status}")
+    return 1 if args.command == "check" and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
