@@ -129,3 +129,21 @@ def test_counts_get_exact_intervals_and_fishers_test():
     assert not compare_counts(1, 10, 0, 10).significant
     with pytest.raises(ValueError, match="0 <= k <= n"):
         proportion_ci(11, 10)
+
+
+def test_signed_rank_test_has_the_exact_known_p_values():
+    from scipy import stats
+
+    from helpers.stats import signed_rank_test
+    assert signed_rank_test(np.arange(1.0, 11.0)) == pytest.approx(2 / 2 ** 10)  # all ten positive: 1 of 1,024
+    assert signed_rank_test([0.0, 0.0]) == 1.0
+    rng = np.random.default_rng(4)
+    for n in (8, 15):
+        d = rng.normal(0.5, 1, n)
+        assert signed_rank_test(d) == pytest.approx(stats.wilcoxon(d, method="exact").pvalue, rel=1e-9)
+    d = np.array([1.0, 1.0, -2.0, 3.0, 3.0, 3.0, 0.0, 4.0])  # ties and a zero, against scipy's enumeration
+    kept = d[d != 0]
+    ranks = stats.rankdata(np.abs(kept))
+    exact = stats.permutation_test((ranks * np.sign(kept),), lambda x, axis=-1: np.sum(x * (x > 0), axis=axis),
+                                   permutation_type="samples", vectorized=True, n_resamples=np.inf).pvalue
+    assert signed_rank_test(d) == pytest.approx(exact, rel=1e-9)
