@@ -24,7 +24,7 @@ import platform
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -43,10 +43,10 @@ TRAINING_CODE = ("agent.py", "buffer.py", "config.py", "envs.py", "evaluation.py
 """The modules whose source decides a stored run's numbers; their hashes are its code fingerprint."""
 
 CONVERGENCE_WINDOW = 5
-"""Evaluations in each of the two windows that ``plateau`` compares."""
+"""Evaluations in each of the two windows that ``convergence`` compares."""
 
 CONVERGENCE_BAND = 0.05
-"""An arm has settled when its mean over seeds moved by at most this share of the reference span (see ``plateau``)."""
+"""An arm has settled when its mean over seeds moved by at most this share of the span (see ``convergence``)."""
 
 
 @dataclass(frozen=True)
@@ -296,6 +296,11 @@ class StoredRun:
         bias = np.array([np.mean(np.subtract(r["q"], r["q_returns"]), axis=-1) for r in records]).T
         return records[0]["q_steps"], bias
 
+    def discounted_returns(self, label: str) -> np.ndarray:
+        """The discounted return collected from the starts of the Q measurements, averaged over the starts:
+        shape (measurements, seeds); the scale against which ``q_bias`` reads."""
+        return np.array([np.mean(r["q_returns"], axis=-1) for r in self.records[label]]).T
+
     def differences(self) -> list[str]:
         """How the stored spec differs from what ``run`` would train today (empty: it matches)."""
         if self.name not in EXPERIMENTS:
@@ -329,14 +334,39 @@ def stored_names() -> list[str]:
 # ----- convergence ------------------------------------------------------------------------------------------------
 
 
-def plateau(histories: Sequence[History], span: float, window: int = CONVERGENCE_WINDOW) -> float:
-    """How far an arm's mean evaluation moved at the end of its run, as a share of ``span``.
+class Convergence(NamedTuple):
+    """Whether an arm had settled by the end of its run (see ``convergence``)."""
 
-    The mean over seeds of the last ``window`` evaluations minus the mean of the ``window`` before them, divided by
-    ``span`` (the distance between doing nothing and a classical controller on the task). The course counts an arm
-    as settled at its budget when the absolute value is at most ``CONVERGENCE_BAND`` (5%).
+    moved: float
+    """Mean over seeds of the last window of evaluations minus the window before, as a share of the span."""
+    below_controller: float
+    """How far the last window's mean sits below the controller, as a share of the span (negative: above it)."""
+
+    @property
+    def settled(self) -> bool:
+        return abs(self.moved) <= CONVERGENCE_BAND or self.below_controller <= CONVERGENCE_BAND
+
+    def __str__(self) -> str:
+        verdict = "settled" if self.settled else "NOT settled (still moving, short of the controller)"
+        return (f"last {CONVERGENCE_WINDOW} evaluations moved {self.moved:+.1%} of the span, "
+                f"{self.below_controller:+.1%} of it below the controller: {verdict}")
+
+
+def convergence(histories: Sequence[History], nothing: float, controller: float,
+                window: int = CONVERGENCE_WINDOW) -> Convergence:
+    """Has an arm settled at its budget? The course's criterion, stated once.
+
+    The span is the distance between doing nothing and a classical controller on the task, measured on the same
+    evaluation starts. An arm counts as settled when the mean over seeds of its last ``window`` evaluations moved by
+    at most ``CONVERGENCE_BAND`` (5%) of the span from the ``window`` evaluations before them, or when that last
+    window's mean is within 5% of the span of the controller (an arm at the task's ceiling has nothing left to
+    learn, however much it climbed to get there).
     """
     curves = np.array([h.eval_means() for h in histories])
     if curves.shape[1] < 2 * window:
-        raise ValueError(f"plateau needs at least {2 * window} evaluations, got {curves.shape[1]}")
-    return float((curves[:, -window:].mean() - curves[:, -2 * window:-window].mean()) / abs(span))
+        raise ValueError(f"convergence needs at least {2 * window} evaluations, got {curves.shape[1]}")
+    span = controller - nothing
+    if span == 0:
+        raise ValueError("convergence needs a controller that differs from doing nothing")
+    last, before = curves[:, -window:].mean(), curves[:, -2 * window:-window].mean()
+    return Convergence(float((last - before) / abs(span)), float((controller - last) / span))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from helpers import experiments
-from helpers.experiments import EXPERIMENTS, StoredRun, load, plateau, stored_names
+from helpers.experiments import EXPERIMENTS, StoredRun, convergence, load, stored_names
 from helpers.loop import History
 
 
@@ -52,13 +52,18 @@ def test_a_missing_run_names_the_command_that_makes_it(tmp_path):
         StoredRun("nothing", tmp_path)
 
 
-def test_plateau_measures_the_last_move_against_the_span():
+def test_convergence_measures_the_last_move_against_the_span_and_accepts_the_ceiling():
     rising = [History(eval_steps=list(range(10)), eval_returns=[[float(i)] for i in range(10)]) for _ in range(3)]
-    assert plateau(rising, span=100.0) == pytest.approx(0.05)  # last five average 7, the five before 2
-    flat = [History(eval_steps=list(range(10)), eval_returns=[[1.0]] * 10)]
-    assert plateau(flat, span=-50.0) == 0.0
+    c = convergence(rising, nothing=0.0, controller=100.0)  # last five average 7, the five before 2
+    assert c.moved == pytest.approx(0.05) and c.below_controller == pytest.approx(0.93) and c.settled
+    assert not convergence(rising, nothing=0.0, controller=50.0).settled  # moved 10% of a span of 50
+    at_ceiling = [History(eval_steps=list(range(10)), eval_returns=[[0.0]] * 5 + [[98.0]] * 5)]
+    c = convergence(at_ceiling, nothing=0.0, controller=100.0)
+    assert c.moved == pytest.approx(0.98) and c.below_controller == pytest.approx(0.02) and c.settled
+    flat = [History(eval_steps=list(range(10)), eval_returns=[[-90.0]] * 10)]  # negative rewards: span is -40
+    assert convergence(flat, nothing=-50.0, controller=-10.0) == (0.0, 2.0)
     with pytest.raises(ValueError, match="at least 10 evaluations"):
-        plateau([History(eval_returns=[[1.0]] * 9)], span=1.0)
+        convergence([History(eval_returns=[[1.0]] * 9)], nothing=0.0, controller=1.0)
 
 
 def test_the_command_lists_and_refuses_an_unknown_name(capsys):
