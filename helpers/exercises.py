@@ -390,7 +390,7 @@ def check_optimizers(fn: Callable) -> CheckResult:
     return CheckResult(name, True, "two separate optimizers with the right learning rates")
 
 
-# --- 06 · TD3 --------------------------------------------------------------------------------------
+# --- 07 · TD3 --------------------------------------------------------------------------------------
 
 def check_clipped_double_q_target(fn: Callable) -> CheckResult:
     """``fn(reward, terminated, next_q1, next_q2, gamma)``: TD3's target from two target critics, for a batch."""

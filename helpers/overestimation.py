@@ -15,17 +15,22 @@ exactly at every update.
   optimiser noise enters;
 - an actor that takes one gradient-ascent step on :math:`\hat Q_1` per update, :math:`\mu \leftarrow
   \operatorname{clip}(\mu + \eta\, \partial \hat Q_1 / \partial a)`;
-- target copies of critic and actor that follow by Polyak averaging with :math:`\tau`, starting from zero weights.
+- target copies that follow by Polyak averaging with :math:`\tau`: the target critics start from zero weights, the
+  target actor at the actor's start.
 
 Three arms share each seed's buffer and first critic, so their differences are paired: **fixed actor** (the actor
 stays at :math:`a^*`, no maximization), **one critic** (DDPG), **clipped double-Q** (the target takes the smaller
 of two target critics, and the actor climbs the first, as in TD3).
 
 At every update the error :math:`\hat Q_1(\mu) - Q^\mu(\mu)` splits exactly into two parts. *Lag*: the critic's
-value minus the value it would settle at if the actor stopped where it is (its fixed point under the targets).
-*Settled bias*: that fixed point minus the true value. The lag comes from the zero start and the slow targets and
-dies out; the settled bias is what remains, and the actor's climb makes it positive (it picks the action where
-the fitted rewards came out high).
+value minus the value it would reach if the actor stopped where it is (its fixed point under the targets). *Fixed-point
+bias*: that fixed point minus the true value; it is the fit's own error at the actor's action plus, for an actor
+that climbs, the maximization bias (the actor picks an action where the fitted rewards came out high). Lag comes from
+the zero start and the slow targets and dies out; the fixed-point bias remains.
+
+Two properties hold by construction, and the tests check them: with one state the bootstrap adds the same constant to
+every action's target, so the actor climbs the same fitted reward with one critic or two and follows the same path;
+and the minimum of two critics can only lower the fixed point. The experiment measures how large the effects are.
 """
 
 from __future__ import annotations
@@ -110,8 +115,8 @@ class ToyRun(NamedTuple):
     """The updates at which the measurements were taken."""
     q: np.ndarray
     """Q_1(mu), shape (checkpoints, seeds)."""
-    settled: np.ndarray
-    """The value Q_1(mu) would settle at if the actor stopped at its current action."""
+    fixed_point: np.ndarray
+    """The value Q_1(mu) would reach if the actor stopped at its current action (its fixed point)."""
     true: np.ndarray
     """Q^mu(mu), the exact value of the current action."""
     action: np.ndarray
@@ -122,11 +127,11 @@ class ToyRun(NamedTuple):
 
     @property
     def lag(self) -> np.ndarray:
-        return self.q - self.settled
+        return self.q - self.fixed_point
 
     @property
-    def settled_bias(self) -> np.ndarray:
-        return self.settled - self.true
+    def fixed_point_bias(self) -> np.ndarray:
+        return self.fixed_point - self.true
 
 
 def run_arm(task: ToyTask, critics: Critics, arm: str, updates: int, checkpoints) -> ToyRun:
@@ -162,7 +167,7 @@ def run_arm(task: ToyTask, critics: Critics, arm: str, updates: int, checkpoints
             r_hat = value(fitted_rewards, mu)
             b = (r_hat.min(axis=1) if twin else r_hat[:, 0]) / (1 - task.gamma)
             out["q"].append(value(weights, mu)[:, 0])
-            out["settled"].append(r_hat[:, 0] + task.gamma * b)
+            out["fixed_point"].append(r_hat[:, 0] + task.gamma * b)
             out["true"].append(task.true_value(mu))
             out["action"].append(mu.copy())
     return ToyRun(np.array(sorted(checkpoints)), *(np.array(v) for v in out.values()))

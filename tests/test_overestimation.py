@@ -36,12 +36,12 @@ def test_the_fit_reproduces_a_constant_exactly_and_is_ridge_regression():
     assert np.allclose(critics.hat[0, 0] @ critics.rewards[0], direct, atol=1e-8)
 
 
-def test_a_noise_free_buffer_with_a_fixed_actor_has_no_settled_bias_beyond_the_fit():
+def test_a_noise_free_buffer_with_a_fixed_actor_has_no_fixed_point_bias_beyond_the_fit():
     task = ToyTask(reward_noise=0.0, ridge=1e-9, bumps=12)
     run = run_arm(task, make_critics(task, [0, 1, 2]), "fixed actor", 50, {50})
     # A near-exact fit of the true rewards: what is left is the fit's own error, times 1 / (1 - gamma) = 100.
-    assert np.all(np.abs(run.settled_bias) < 0.01 * np.abs(run.true))
-    assert np.allclose(run.error, run.lag + run.settled_bias)  # the decomposition is exact
+    assert np.all(np.abs(run.fixed_point_bias) < 0.01 * np.abs(run.true))
+    assert np.allclose(run.error, run.lag + run.fixed_point_bias)  # the decomposition is exact
 
 
 def test_the_arms_measure_what_the_notebook_says():
@@ -49,11 +49,11 @@ def test_the_arms_measure_what_the_notebook_says():
     fixed, one, twin = (runs[arm] for arm in ("fixed actor", "one critic", "clipped double-Q"))
     # The critic starts at zero below negative rewards, so early on it is far above the true value: lag.
     assert np.all(one.error[0] > 0.8 * -one.true[0]) and np.all(one.lag[0] > 0.8 * -one.true[0])
-    # The climbing actor ends where its own critic is highest: its settled value is at least the fixed actor's
+    # The climbing actor ends where its own critic is highest: its fixed-point value is at least the fixed actor's
     # plus the true value it gave up, so the climb only ever adds to the bias (per seed, same buffer).
-    assert np.all(one.settled_bias[-1] >= fixed.settled_bias[-1] - 1e-6)
-    # The smaller of two critics can only lower the bootstrap: clipped double-Q's settled value is never higher.
-    assert np.all(twin.settled_bias[-1] <= one.settled_bias[-1] + 1e-9)
+    assert np.all(one.fixed_point_bias[-1] >= fixed.fixed_point_bias[-1] - 1e-6)
+    # The smaller of two critics can only lower the bootstrap: clipped double-Q's fixed-point value is never higher.
+    assert np.all(twin.fixed_point_bias[-1] <= one.fixed_point_bias[-1] + 1e-9)
     # Lag decays as the targets catch up; the fixed actor stays at the best action.
     assert np.all(np.abs(one.lag[-1]) < np.abs(one.lag[0])) and np.all(fixed.action == ToyTask().best_action)
     with pytest.raises(ValueError, match="arm must be one of"):
