@@ -28,6 +28,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from helpers.config import DDPGConfig
 from helpers.loop import History
 from helpers.td3 import TD3Config
 
@@ -39,7 +40,7 @@ DDPG_SWITCHES = {"twin_critics": False, "policy_delay": 1, "target_noise": 0.0}
 """TD3's three fixes turned off: ``TD3Agent`` then performs DDPG's update exactly (``tests/test_td3.py``)."""
 
 TRAINING_CODE = ("agent.py", "buffer.py", "config.py", "envs.py", "evaluation.py", "group.py", "loop.py",
-                 "networks.py", "noise.py", "td3.py", "experiments.py")
+                 "networks.py", "noise.py", "td3.py", "experiments.py", "pitfalls.py")
 """The modules whose source decides a stored run's numbers; their hashes are its code fingerprint."""
 
 CONVERGENCE_WINDOW = 5
@@ -51,14 +52,18 @@ CONVERGENCE_BAND = 0.05
 
 @dataclass(frozen=True)
 class Experiment:
-    """Arms that share one task and budget and differ only in TD3's switches, trained side by side as one group."""
+    """Arms that share one task and budget, each changing a few settings or putting back one bug, trained as groups.
+
+    Arms that differ only in TD3's switches train side by side as one group (``helpers.td3.train_arms``); an arm
+    that names a bug trains as a group of its own, with the bug's env wrapper or agent class."""
 
     name: str
     description: str
-    task: TD3Config
+    task: DDPGConfig
     """Everything the arms share: env, budget, networks, evaluation schedule."""
     arms: dict = field(default_factory=dict)
-    """Arm label -> the TD3 switches it sets (``helpers.td3.SWITCHES`` fields); ``{}`` keeps TD3's defaults."""
+    """Arm label -> the config fields it sets (for TD3, its switches: ``helpers.td3.SWITCHES``), and optionally
+    ``"bug"``: the name of a bug in ``helpers.pitfalls.BUGS`` that the arm puts back. ``{}``: the task as it is."""
     seeds: tuple = tuple(range(10))
     final_episodes: int = 100
     """Episodes of the final noise-free evaluation of every seed (on ``helpers.evaluation``'s fixed starts)."""
@@ -71,8 +76,12 @@ class Experiment:
     """Arms whose first seed is filmed after training, into ``videos/<video_folder>/``."""
     video_folder: str = ""
 
-    def configs(self) -> dict[str, TD3Config]:
-        return {label: replace(self.task, **switches) for label, switches in self.arms.items()}
+    def configs(self) -> dict[str, DDPGConfig]:
+        return {label: replace(self.task, **{k: v for k, v in arm.items() if k != "bug"})
+                for label, arm in self.arms.items()}
+
+    def bug(self, label: str) -> str | None:
+        return self.arms[label].get("bug")
 
     def spec(self) -> dict:
         """What the run is, as JSON-ready values: compared with the stored spec to find stale results."""
@@ -80,6 +89,9 @@ class Experiment:
         spec["seeds"] = list(self.seeds)
         spec["film"] = list(self.film)
         spec["arms"] = {label: _jsonable(asdict(config)) for label, config in self.configs().items()}
+        for label in self.arms:
+            if self.bug(label):
+                spec["arms"][label]["bug"] = self.bug(label)
         return spec
 
 
@@ -110,7 +122,29 @@ def _td3_experiments() -> list[Experiment]:
     return out
 
 
-EXPERIMENTS = {e.name: e for e in _td3_experiments()}
+PITFALL_TASK = DDPGConfig(hidden_sizes=(64, 64), noise="ou", noise_sigma=0.2, total_steps=30_000, eval_every=1_000,
+                          eval_episodes=10)
+"""Notebook 06's agent (64-64, OU noise with the DDPG paper's theta and sigma) at 5 times its live budget."""
+
+
+def _pitfall_experiments() -> list[Experiment]:
+    """Notebook 06's stored runs: the bugs whose price its live budgets cannot show, where the correct arm learns."""
+    return [
+        Experiment("pitfalls_pendulum", "Truncation stored as terminal against the correct agent on Pendulum-v1, "
+                   "notebook 06's agent, 10 seeds each, 30,000 steps (notebook 06)",
+                   replace(PITFALL_TASK, env_id="Pendulum-v1"),
+                   {"correct": {}, "truncation stored as terminal": {"bug": "TimeLimitAsTerminal"}}),
+        Experiment("pitfalls_inverted_pendulum", "Termination ignored, and batch norm with and without training "
+                   "mode, against the correct agent on InvertedPendulum-v5, notebook 06's agent, 10 seeds each, "
+                   "30,000 steps (notebook 06)",
+                   replace(PITFALL_TASK, env_id="InvertedPendulum-v5"),
+                   {"correct": {}, "termination ignored": {"bug": "TerminationIgnored"},
+                    "batch norm": {"normalization": "batch"},
+                    "batch norm in training mode": {"normalization": "batch", "bug": "BatchNormInTrainingMode"}}),
+    ]
+
+
+EXPERIMENTS = {e.name: e for e in _td3_experiments() + _pitfall_experiments()}
 
 
 def code_fingerprint() -> dict:
@@ -135,11 +169,14 @@ def package_versions() -> dict:
 
 
 def train(experiment: Experiment, total_steps: int | None = None, progress: bool = True, diagnostics: bool = True):
-    """Train every arm of ``experiment`` on every seed as one group; return ``(runs, tracker)``.
+    """Train every arm of ``experiment`` on every seed; return ``(runs, q_measured)``.
 
-    ``total_steps`` cuts the run short (the first evaluations come out the same as the full run's: the loop does
-    not look ahead). With ``diagnostics`` an ``OverestimationTracker`` measures Q against the return every
-    ``q_every`` steps; it never touches the training envs or the noise, so it does not change the run.
+    ``runs`` maps each arm to one ``helpers.loop.Run`` per seed. Arms that differ only in TD3's switches train
+    side by side as one group; an arm with a bug trains as a group of its own. ``total_steps`` cuts the run short
+    (the first evaluations come out the same as the full run's: the loop does not look ahead). With
+    ``diagnostics`` an ``OverestimationTracker`` measures Q against the return every ``q_every`` steps, on the
+    task without any bug's wrapper; it never touches the training envs or the noise, so it does not change the
+    run. ``q_measured`` maps each arm to one ``(steps, q, returns)`` per seed, or to ``None`` per seed.
     """
     from helpers.envs import make_env
     from helpers.evaluation import OverestimationTracker
@@ -148,14 +185,76 @@ def train(experiment: Experiment, total_steps: int | None = None, progress: bool
     configs = experiment.configs()
     if total_steps is not None:
         configs = {label: replace(c, total_steps=total_steps) for label, c in configs.items()}
-    env_fn = partial(make_env, experiment.task.env_id)
-    tracker = OverestimationTracker(env_fn, experiment.q_every, experiment.q_episodes, experiment.q_horizon) \
-        if diagnostics else None
-    runs = train_arms(configs, experiment.seeds, env_fn, progress=progress, on_step=tracker)
-    return runs, tracker
+    env_fn, n = partial(make_env, experiment.task.env_id), len(experiment.seeds)
+
+    def tracker():
+        return OverestimationTracker(env_fn, experiment.q_every, experiment.q_episodes, experiment.q_horizon) \
+            if diagnostics else None
+
+    def per_seed(t, offset=0):
+        if t is None or not t.steps:
+            return [None] * n
+        return [(t.steps, t.q[:, offset + i], t.returns[:, offset + i]) for i in range(n)]
+
+    if not any(experiment.bug(label) for label in configs) and all(isinstance(c, TD3Config) for c in configs.values()):
+        t = tracker()
+        runs = train_arms(configs, experiment.seeds, env_fn, progress=progress, on_step=t)
+        return runs, {label: per_seed(t, a * n) for a, label in enumerate(runs)}
+    runs, measured = {}, {}
+    for label, config in configs.items():
+        t = tracker()
+        runs[label] = _train_arm(config, experiment.seeds, experiment.bug(label), env_fn, progress, t)
+        measured[label] = per_seed(t)
+        last = np.mean([r.history.eval_means()[-1] for r in runs[label]])
+        print(f"{label}: {n} seeds in {runs[label][0].history.wall_s:.0f} s, last evaluation {last:.1f} "
+              "(mean over seeds)", flush=True)
+    return runs, measured
 
 
-def seed_record(run, index: int, tracker, finals: np.ndarray, at_bounds: float) -> dict:
+def _train_arm(config: DDPGConfig, seeds, bug: str | None, env_fn, progress: bool, on_step) -> list:
+    """One arm as one group: the course's agent, or with the bug named (an env wrapper or an agent class)."""
+    import gymnasium as gym
+
+    from helpers.loop import Run, agent_class, train_group
+    from helpers.pitfalls import BUGS
+
+    cls, agent_cls, train_env = BUGS[bug] if bug else None, agent_class(config), env_fn
+    if cls is not None and issubclass(cls, gym.Wrapper):
+        def train_env():
+            return cls(env_fn())
+    elif cls is not None:
+        agent_cls = cls
+    probe = train_env()
+    agent = agent_cls.for_env(probe, config, list(seeds))
+    probe.close()
+    run = train_group(config, env_fn=train_env, progress=progress, agent=agent, on_step=on_step)
+    return [Run(h.seed, agent.seed_agent(i), h, run.buffers[i]) for i, h in enumerate(run.histories)]
+
+
+SPREAD_STATES = 1_000
+"""The first buffer rows (the random warm-up) on which ``action_spread`` is measured."""
+
+
+def end_diagnostics(group, seed_runs, env_id: str) -> dict[str, np.ndarray]:
+    """Per seed, after training: the spread of the noise-free action across the first ``SPREAD_STATES`` visited
+    states (0: the same action everywhere), and on a task that terminates, Q on the transitions into a fall and
+    on the others (``helpers.pitfalls.q_at_falls``)."""
+    from helpers.envs import make_env
+    from helpers.pitfalls import q_at_falls
+
+    states = np.stack([r.buffer.observations[:SPREAD_STATES] for r in seed_runs])
+    out = {"action_spread": group.act_group(states).std(axis=1).mean(axis=-1)}
+    probe = make_env(env_id)
+    time_limit = probe.spec.max_episode_steps
+    probe.close()
+    histories = [r.history for r in seed_runs]
+    if any(np.diff(h.episode_end_steps, prepend=0).min() < time_limit for h in histories if h.episode_end_steps):
+        out["q_at_falls"], out["q_elsewhere"] = q_at_falls(group, histories, [r.buffer for r in seed_runs],
+                                                           time_limit)
+    return out
+
+
+def seed_record(run, q_measured, finals: np.ndarray, at_bounds: float, extra: dict | None = None) -> dict:
     """What is stored of one seed: its evaluation curve, diagnostics and final evaluation."""
     h: History = run.history
     record = {
@@ -170,10 +269,11 @@ def seed_record(run, index: int, tracker, finals: np.ndarray, at_bounds: float) 
         "critic_loss_per_eval": _binned(h.update_steps, h.critic_loss, h.eval_steps),
         "mean_q_per_eval": _binned(h.update_steps, h.mean_q, h.eval_steps),
     }
-    if tracker is not None and tracker.steps:
-        record["q_steps"] = tracker.steps
-        record["q"] = np.round(tracker.q[:, index], 3).tolist()
-        record["q_returns"] = np.round(tracker.returns[:, index], 3).tolist()
+    if q_measured is not None:
+        steps, q, returns = q_measured
+        record.update(q_steps=steps, q=np.round(q, 3).tolist(), q_returns=np.round(returns, 3).tolist())
+    for key, value in (extra or {}).items():
+        record[key] = round(float(value), 4)
     return record
 
 
@@ -193,24 +293,22 @@ def run(name: str, out: Path | None = None, progress: bool = True) -> Path:
 
     from helpers.envs import make_env
     from helpers.evaluation import Evaluator
-    from helpers.td3 import TD3Agent
 
     experiment = EXPERIMENTS[name]
     out = Path(out or RUNS / name)
     start = time.perf_counter()
-    runs, tracker = train(experiment, progress=progress)
-    group = TD3Agent.group_of([r.agent for label in runs for r in runs[label]])
-    evaluator = Evaluator(partial(make_env, experiment.task.env_id), experiment.final_episodes, group.group_size)
-    try:
-        finals = evaluator(group.act_group)
-    finally:
-        evaluator.close()
-    arms, index = {}, 0
+    runs, q_measured = train(experiment, progress=progress)
+    env_fn, arms = partial(make_env, experiment.task.env_id), {}
     for label, seeds in runs.items():
-        arms[label] = []
-        for r in seeds:
-            arms[label].append(seed_record(r, index, tracker, finals[index], evaluator.share_at_bounds[index]))
-            index += 1
+        group = type(seeds[0].agent).group_of([r.agent for r in seeds])
+        evaluator = Evaluator(env_fn, experiment.final_episodes, group.group_size)
+        try:
+            finals = evaluator(group.act_group)  # each arm acts as it trained: a bug in acting stays in
+        finally:
+            evaluator.close()
+        extra = end_diagnostics(group, seeds, experiment.task.env_id)
+        arms[label] = [seed_record(r, q_measured[label][i], finals[i], evaluator.share_at_bounds[i],
+                                   {k: v[i] for k, v in extra.items()}) for i, r in enumerate(seeds)]
     history = runs[next(iter(runs))][0].history
     meta = {"name": name, "description": experiment.description, "command": f"{COMMAND} {name}",
             "spec": experiment.spec(), "versions": package_versions(), "code": code_fingerprint(),
@@ -271,10 +369,18 @@ class StoredRun:
     def command(self) -> str:
         return self.meta["command"]
 
-    def config(self, label: str) -> TD3Config:
-        stored = dict(self.meta["spec"]["arms"][label])
+    def config(self, label: str) -> DDPGConfig:
+        stored = {k: v for k, v in self.meta["spec"]["arms"][label].items() if k != "bug"}
         stored["hidden_sizes"] = tuple(stored["hidden_sizes"])
-        return TD3Config(**stored)
+        return (TD3Config if "twin_critics" in stored else DDPGConfig)(**stored)
+
+    def per_seed(self, label: str, key: str) -> np.ndarray:
+        """One stored value per seed, such as ``"action_spread"`` or ``"q_at_falls"`` (``end_diagnostics``)."""
+        return np.array([r[key] for r in self.records[label]], dtype=float)
+
+    def per_eval(self, label: str, key: str) -> np.ndarray:
+        """A stored per-evaluation series, such as ``"critic_loss_per_eval"``: shape (seeds, evaluations)."""
+        return np.array([r[key] for r in self.records[label]], dtype=float)
 
     def histories(self, label: str) -> list[History]:
         """One ``History`` per seed with the stored evaluations (for ``helpers.plots.plot_learning_curve``)."""

@@ -48,6 +48,12 @@ def _band(ax, x, runs: np.ndarray, band: str, color, label: str, marker=None, al
     return line.get_color()
 
 
+def plot_series(ax: plt.Axes, x, per_seed, label: str, color=None) -> str:
+    """A quantity measured on every seed at the same points (seeds x points), such as a critic loss or Q minus the
+    collected return: its mean over seeds with a 95% bootstrap interval. Returns the line's colour."""
+    return _band(ax, np.asarray(x), np.asarray(per_seed, dtype=float), "ci", color, label)
+
+
 def plot_learning_curve(
     histories: History | Sequence[History],
     ax: plt.Axes | None = None,

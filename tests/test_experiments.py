@@ -32,8 +32,21 @@ def test_a_stored_run_matches_its_definition_and_is_complete(name):
             assert r["q_steps"][-1] == experiment.task.total_steps
     meta = stored.meta
     assert {"tensorflow", "keras", "numpy", "gymnasium"} <= set(meta["versions"])
-    assert set(meta["code"]["files"]) == set(experiments.TRAINING_CODE)
+    # Runs made before a module joined the training code do not hash it; every hashed module is training code.
+    assert {"agent.py", "loop.py", "experiments.py"} <= set(meta["code"]["files"]) <= set(experiments.TRAINING_CODE)
+    for label in stored.arms:
+        if experiment.bug(label) or not isinstance(experiment.task, experiments.TD3Config):
+            assert all(0 <= r["action_spread"] for r in stored.records[label])  # the end diagnostics are stored
     assert "STALE" not in stored.provenance()
+
+
+def test_an_arm_with_a_bug_is_stored_with_its_name_and_the_config_it_ran():
+    stored = load("pitfalls_inverted_pendulum")
+    assert stored.meta["spec"]["arms"]["batch norm in training mode"]["bug"] == "BatchNormInTrainingMode"
+    assert stored.config("batch norm in training mode").normalization == "batch"
+    assert "bug" not in stored.meta["spec"]["arms"]["correct"]
+    assert np.all(stored.per_seed("batch norm in training mode", "action_spread") == 0.0)  # blind when acting
+    assert np.all(np.isfinite(stored.per_seed("termination ignored", "q_at_falls")))
 
 
 def test_a_changed_definition_is_reported_as_stale(monkeypatch):
