@@ -9,7 +9,8 @@ group: hidden sizes 64-64, 128-128 and 256-256, each with the action at the
 critic's input and at its second hidden layer. Each seed is scored by a
 100-episode noise-free evaluation on fixed start states. Per arm it prints the
 mean over seeds with a 95% bootstrap interval (``helpers.stats``, built on ``scipy.stats.bootstrap``), the
-worst seed, and how many seeds reached the task's bar. As a reference for
+worst seed, and how many seeds reached the task's bar; each difference that decides a default gets the exact
+rank-sum test's p-value, Holm-corrected over all of them (``--report`` prints it all again from the JSON). As a reference for
 MultiPendulum-v0 it applies a Pendulum-v1 actor of this study to each pendulum
 separately. It writes everything to ``results/defaults_study.json``.
 """
@@ -95,17 +96,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def difference(a: dict, b: dict) -> str:
-    """Mean of arm a minus mean of arm b over seeds, with its 95% bootstrap interval and verdict."""
-    from helpers.stats import compare
-
-    c = compare(a["final_eval_per_seed"], b["final_eval_per_seed"])
+def difference(c) -> str:
+    """A comparison of two arms: the difference of means with its 95% bootstrap interval, its p-value and verdict."""
     low, high = c.difference_ci
-    return f"{c.difference:+.1f} [{low:+.1f}, {high:+.1f}], {'significant' if c.significant else 'not significant'}"
+    verdict = "significant" if c.significant else "not significant"
+    return f"{c.difference:+.1f} [{low:+.1f}, {high:+.1f}], p = {c.p_value:.3g}, {verdict}"
 
 
 def report(arms: list[dict], reference: dict | None) -> None:
     """The table of arms, the differences that decide the defaults, and the reference line."""
+    from helpers.stats import compare, holm
+
     seeds = arms[0]["seeds"]
     print(f"| task | hidden | action enters critic at | mean of {len(seeds)} seeds [95% CI] | worst seed | "
           f"seeds >= {BAR_PER_PENDULUM:g} per pendulum |")
@@ -116,18 +117,20 @@ def report(arms: list[dict], reference: dict | None) -> None:
     if reference:
         print(f"\nMultiPendulum-v0 reference: {reference['what']}: {reference['mean']:.1f}")
     pick = {(a["env"], tuple(a["hidden_sizes"]), a["critic_action"]): a for a in arms}
-    print("\nDifferences of means over seeds, 95% bootstrap interval:")
+    pairs = {}  # what is compared -> (arm a, arm b): a minus b
     for env in TASKS:
         for hidden in SIZES:
-            a, b = pick.get((env, hidden, "input")), pick.get((env, hidden, "hidden"))
-            if a and b:
-                print(f"- {env}, {'-'.join(map(str, hidden))}: action at input minus at second layer: "
-                      f"{difference(a, b)}")
+            pairs[f"{env}, {'-'.join(map(str, hidden))}: action at input minus at second layer"] = \
+                pick.get((env, hidden, "input")), pick.get((env, hidden, "hidden"))
         for hidden in SIZES[:-1]:
-            a, b = pick.get((env, hidden, "input")), pick.get((env, SIZES[-1], "input"))
-            if a and b:
-                print(f"- {env}, action at input: {'-'.join(map(str, hidden))} minus "
-                      f"{'-'.join(map(str, SIZES[-1]))}: {difference(a, b)}")
+            pairs[f"{env}, action at input: {'-'.join(map(str, hidden))} minus {'-'.join(map(str, SIZES[-1]))}"] = \
+                pick.get((env, hidden, "input")), pick.get((env, SIZES[-1], "input"))
+    tested = holm({what: compare(a["final_eval_per_seed"], b["final_eval_per_seed"])
+                   for what, (a, b) in pairs.items() if a and b})
+    print(f"\nDifferences of means over seeds, 95% bootstrap interval; p from the exact rank-sum test, Holm-corrected "
+          f"over these {len(tested)} comparisons:")
+    for what, c in tested.items():
+        print(f"- {what}: {difference(c)}")
 
 
 if __name__ == "__main__":
