@@ -144,7 +144,16 @@ def _pitfall_experiments() -> list[Experiment]:
     ]
 
 
-EXPERIMENTS = {e.name: e for e in _td3_experiments() + _pitfall_experiments()}
+NORMALIZATION_TASK = DDPGConfig(env_id="Pendulum-v1", hidden_sizes=(64, 64), total_steps=30_000, eval_every=1_000,
+                                eval_episodes=10)
+"""Notebook 03's agent on plain Pendulum-v1 (64-64, the course's critic) at 3 times its live budget."""
+
+NORMALIZATION_EXPERIMENT = Experiment(
+    "normalization_pendulum", "No normalization, batch norm, batch norm on the input only and layer norm on "
+    "Pendulum-v1, notebook 03's agent with the course's critic, 10 seeds each, 30,000 steps (notebook 03)",
+    NORMALIZATION_TASK, {kind: {"normalization": kind} for kind in ("none", "batch", "batch_input", "layer")})
+
+EXPERIMENTS = {e.name: e for e in _td3_experiments() + _pitfall_experiments() + [NORMALIZATION_EXPERIMENT]}
 
 
 def code_fingerprint() -> dict:
