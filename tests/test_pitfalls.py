@@ -61,7 +61,7 @@ def test_q_at_falls_reads_the_rows_of_the_episodes_that_ended_early():
     assert at_falls.tolist() == [np.mean([2.0, 9.0])]
     assert elsewhere.tolist() == [np.mean([0, 1, 3, 4, 5, 6, 7, 8])]
     full = ReplayBuffer(10, 1, 1, np.random.default_rng(0))
-    for step in range(10):
+    for _ in range(10):
         full.add([0.0], [0.0], 0.0, [0.0], False)
     with pytest.raises(ValueError, match="never wrapped"):
         q_at_falls(ConstantCritic(), [history], [full], time_limit=5)

@@ -10,8 +10,8 @@ critic's input and at its second hidden layer. Each seed is scored by a
 100-episode noise-free evaluation on fixed start states. Per arm it prints the
 mean over seeds with a 95% bootstrap interval (``helpers.stats``, built on ``scipy.stats.bootstrap``), the
 worst seed, and how many seeds reached the task's bar; each difference that decides a default gets the exact
-rank-sum test's p-value, Holm-corrected over all of them (``--report`` prints it all again from the JSON). As a reference for
-MultiPendulum-v0 it applies a Pendulum-v1 actor of this study to each pendulum
+rank-sum test's p-value, Holm-corrected over all of them (``--report`` prints it all again from the JSON). As a
+reference for MultiPendulum-v0 it applies a Pendulum-v1 actor of this study to each pendulum
 separately. It writes everything to ``results/defaults_study.json``.
 """
 
