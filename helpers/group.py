@@ -63,12 +63,15 @@ class PureModel:
         return outputs, list(non_trainable)
 
     def load_into_model(self, weights: NetWeights) -> keras.Model:
-        """Copy ``weights`` into the wrapped Keras model and return it (to inspect, save or call it)."""
-        for variable, value in zip(self.model.trainable_variables, weights.trainable):
+        """A new Keras model, built like the wrapped one, holding a copy of ``weights`` (to inspect, save or call).
+
+        Each call returns a model of its own: two of them never share variables."""
+        model = keras.models.clone_model(self.model)
+        for variable, value in zip(model.trainable_variables, weights.trainable):
             variable.assign(value)
-        for variable, value in zip(self.model.non_trainable_variables, weights.non_trainable):
+        for variable, value in zip(model.non_trainable_variables, weights.non_trainable):
             variable.assign(value)
-        return self.model
+        return model
 
 
 class AdamState(NamedTuple):
@@ -129,6 +132,8 @@ class GroupLearner:
         self.state = tf.nest.map_structure(
             lambda *xs: tf.Variable(np.stack([np.asarray(x) for x in xs]), trainable=False), *states
         )
+        self.training = tf.Variable(np.ones(len(self.seeds), bool), trainable=False)
+        """Which seeds still learn; ``freeze(i)`` stops one whose numbers went non-finite."""
         self._act_fn = None
         self._update_fn = None
         # Per-transition shapes of the parts of a batch: obs, action, reward, next_obs, terminated.
@@ -138,6 +143,12 @@ class GroupLearner:
     @property
     def group_size(self) -> int:
         return len(self.seeds)
+
+    def freeze(self, index: int) -> None:
+        """Stop updating the seed at ``index``: its weights stay as they are, the other seeds go on learning."""
+        mask = self.training.numpy()
+        mask[index] = False
+        self.training.assign(mask)
 
     def seed_state(self, index: int = 0):
         """The state of the seed at ``index`` in the group, as NumPy arrays."""
@@ -172,11 +183,13 @@ class GroupLearner:
     def _update_graph(self, *batches):
         """Up to k updates for every seed: each batch part is (group, k, batch, ...); stats are (group, k', 3).
 
-        The loop stops after the first update in which any seed's loss was not
+        The loop stops after the first update in which a training seed's loss was not
         finite. That seed's state is left as it was before it (``_train_step``
-        keeps it), so no later update trains on garbage.
+        keeps it), so no later update trains on garbage. Frozen seeds (``freeze``)
+        keep their state, and their losses do not stop the loop.
         """
-        state = tf.nest.map_structure(tf.convert_to_tensor, self.state)
+        start = tf.nest.map_structure(tf.convert_to_tensor, self.state)
+        frozen = tf.logical_not(tf.convert_to_tensor(self.training))
         n = tf.shape(batches[0])[1]
         stats = tf.TensorArray(tf.float32, size=n, element_shape=[self.group_size, 3])
 
@@ -187,12 +200,16 @@ class GroupLearner:
         def body(i, state, stats, ok):
             batch = tuple(part[:, i] for part in batches)
             state, row, seed_ok = tf.vectorized_map(one_update, (state, batch))
-            return i + 1, state, stats.write(i, row), tf.reduce_all(seed_ok)
+            return i + 1, state, stats.write(i, row), tf.reduce_all(tf.logical_or(seed_ok, frozen))
 
         i, state, stats, _ = tf.while_loop(
-            lambda i, state, stats, ok: tf.logical_and(i < n, ok), body, (tf.constant(0), state, stats, True)
+            lambda i, state, stats, ok: tf.logical_and(i < n, ok), body, (tf.constant(0), start, stats, True)
         )
-        tf.nest.map_structure(lambda var, value: var.assign(value), self.state, state)
+
+        def assign(var, new, old):  # frozen seeds keep the state they started the call with
+            var.assign(tf.where(tf.reshape(frozen, [-1] + [1] * (new.shape.rank - 1)), old, new))
+
+        tf.nest.map_structure(assign, self.state, state, start)
         # All n rows come back (rows after a stop stay zero) with the count of updates that ran:
         # a dynamic slice inside XLA would need shapes it cannot always compile.
         return tf.transpose(stats.stack(), [1, 0, 2]), i

@@ -64,6 +64,9 @@ class History:
     """Wall time of the first update phase, which traces and XLA-compiles the update graph."""
     time_s: dict[str, float] = field(default_factory=dict)
     """Where the group's wall time went: act, env, buffer, update, eval (seconds)."""
+    diverged: str = ""
+    """Why this seed was frozen (a NaN or inf, and the env step), or "" if it trained to the end. A frozen
+    seed's weights stay as they were before the bad number; the other seeds of its group go on."""
 
     def eval_means(self) -> np.ndarray:
         return np.array([np.mean(r) for r in self.eval_returns])
@@ -73,6 +76,8 @@ class History:
 
         Averaging a few checkpoints, not reading the last one alone, keeps one lucky or unlucky evaluation
         from deciding a seed's score."""
+        if self.diverged:
+            raise ValueError(f"seed {self.seed} was frozen ({self.diverged}): leave it out of the comparison")
         if not self.eval_returns:
             raise ValueError("this run was never evaluated")
         return float(self.eval_means()[-last:].mean())
@@ -82,7 +87,9 @@ class History:
 
 
 class TrainingDivergedError(FloatingPointError):
-    """A loss, action, observation or reward became NaN or infinite in one seed.
+    """A loss, action, observation or reward became NaN or infinite in the last seed still training.
+
+    (While other seeds of the group still train, a diverging seed is frozen instead: see ``History.diverged``.)
 
     ``seed`` names it and ``step`` is the env step where it happened;
     ``histories`` holds every seed's measurements up to there, and ``history``
@@ -93,6 +100,15 @@ class TrainingDivergedError(FloatingPointError):
         super().__init__(message)
         self.seed, self.step, self.histories = seed, step, histories
         self.history = next(h for h in histories if h.seed == seed)
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or a kernel interrupt) during training. ``run`` holds the agent, every seed's history and
+    replay buffer as they were when it stopped, so nothing done so far is lost."""
+
+    def __init__(self, run: "GroupRun"):
+        super().__init__(f"training interrupted at env step {run.histories[0].total_steps}")
+        self.run = run
 
 
 def make_replay_buffer(config: DDPGConfig, env) -> ReplayBuffer:
@@ -165,10 +181,11 @@ class GroupEnvs:
 
 class RunLog:
     """The loop's bookkeeping: per-seed histories, episode returns, timings, the progress bar and the
-    single place where non-finite numbers stop a run."""
+    single place where non-finite numbers freeze a seed (or stop the run, when no seed would be left)."""
 
-    def __init__(self, config: DDPGConfig, seeds: Sequence[int], progress: bool):
-        self.config = config
+    def __init__(self, config: DDPGConfig, seeds: Sequence[int], progress: bool,
+                 on_freeze: Callable[[int], None] | None = None):
+        self.config, self.on_freeze = config, on_freeze
         self.seeds = list(seeds)
         self.histories = [History(seed=s, group_size=len(self.seeds)) for s in self.seeds]
         self.episode_return = np.zeros(len(self.seeds))
@@ -176,6 +193,8 @@ class RunLog:
         self.start = time.perf_counter()
         self.step = 0
         self.last_eval = ""
+        self.frozen: dict[int, int] = {}
+        """Index of each frozen seed -> the env steps it had completed."""
         group = f" ×{len(self.seeds)} seeds" if len(self.seeds) > 1 else ""
         # Plain-text bar on stdout: it reads the same in a terminal, Jupyter, Colab and a saved notebook.
         self.bar = tqdm(total=config.total_steps, disable=not progress, unit="step", mininterval=2.0,
@@ -188,48 +207,66 @@ class RunLog:
         yield
         self.time_s[part] += time.perf_counter() - t0
 
-    def check_finite(self, what: str, values: np.ndarray, step: int, taken: int) -> None:
-        """Stop the run, naming the first seed whose ``values`` row holds a NaN or inf; ``taken`` env steps
-        were completed."""
+    def check_finite(self, what: str, values: np.ndarray, step: int, taken: int) -> np.ndarray:
+        """Freeze every training seed whose ``values`` row holds a NaN or inf (``taken`` env steps were
+        completed). Returns which rows, frozen seeds' included, are not finite."""
         rows = np.asarray(values, dtype=np.float64).reshape(len(self.seeds), -1)
         bad = ~np.isfinite(rows).all(axis=1)
-        if bad.any():
-            i = int(np.argmax(bad))
-            self.fail(f"the {what} became non-finite ({rows[i].tolist()})", i, step, taken)
+        for i in np.flatnonzero(bad):
+            if i not in self.frozen:
+                self.freeze(int(i), f"the {what} became non-finite ({rows[i].tolist()})", step, taken)
+        return bad
+
+    def freeze(self, index: int, what: str, step: int, taken: int) -> None:
+        """Take seed ``index`` out of training, or stop the run if it was the last seed still training."""
+        if len(self.frozen) + 1 == len(self.seeds):
+            self.fail(what, index, step, taken)
+        self.frozen[index] = taken
+        if self.on_freeze is not None:
+            self.on_freeze(index)
+        self.histories[index].diverged = f"{what} at env step {step}"
+        self.bar.write(f"seed {self.seeds[index]}: {what} at env step {step}; this seed is frozen and left out, "
+                       f"the other {len(self.seeds) - len(self.frozen)} go on", file=sys.stdout)
 
     def end_episodes(self, step: int, reward: np.ndarray, done: np.ndarray) -> np.ndarray:
         """Add this step's rewards; return the indices of the seeds whose episode just ended."""
         self.episode_return += reward
         ended = np.flatnonzero(done)
         for i in ended:
-            self.histories[i].episode_returns.append(float(self.episode_return[i]))
-            self.histories[i].episode_end_steps.append(step)
+            if i not in self.frozen:
+                self.histories[i].episode_returns.append(float(self.episode_return[i]))
+                self.histories[i].episode_end_steps.append(step)
             self.episode_return[i] = 0.0
         return ended
 
-    def record_updates(self, step: int, n: int, stats, seconds: float) -> None:
-        """Store the losses of the ``n`` updates owed to the steps up to ``step``; stop on a non-finite one."""
-        first = step - n + 1
-        for i, h in enumerate(self.histories):
-            if not h.update_steps:
-                h.compile_s = seconds
-            h.update_steps.extend(range(first, first + stats.critic_loss.shape[1]))
-            h.critic_loss.extend(stats.critic_loss[i].tolist())
-            h.actor_loss.extend(stats.actor_loss[i].tolist())
-            h.mean_q.extend(stats.mean_q[i].tolist())
+    def record_updates(self, first: int, stats, seconds: float, taken: int) -> None:
+        """Store the losses of the updates owed to the steps from ``first`` on; freeze a seed whose loss
+        went non-finite (``taken`` env steps were completed)."""
         losses = np.stack([stats.critic_loss, stats.actor_loss], axis=-1)  # (group, k, 2)
         bad = ~np.isfinite(losses).all(axis=-1)
-        if bad.any():
-            i, k = np.argwhere(bad)[0]
-            self.fail(f"a loss became non-finite (critic loss {losses[i, k, 0]:.4g}, actor loss "
-                      f"{losses[i, k, 1]:.4g})", int(i), first + int(k), step)
+        for i, h in enumerate(self.histories):
+            if i in self.frozen:
+                continue
+            if not h.update_steps:
+                h.compile_s = seconds
+            k = int(np.argmax(bad[i])) + 1 if bad[i].any() else losses.shape[1]  # up to the bad update
+            h.update_steps.extend(range(first, first + k))
+            h.critic_loss.extend(stats.critic_loss[i, :k].tolist())
+            h.actor_loss.extend(stats.actor_loss[i, :k].tolist())
+            h.mean_q.extend(stats.mean_q[i, :k].tolist())
+            if bad[i].any():
+                self.freeze(i, f"a loss became non-finite (critic loss {losses[i, k - 1, 0]:.4g}, actor loss "
+                               f"{losses[i, k - 1, 1]:.4g})", first + k - 1, taken)
 
     def record_eval(self, step: int, returns: np.ndarray, at_bounds: np.ndarray) -> None:
-        for h, r, share in zip(self.histories, returns, at_bounds):
+        for i, (h, r, share) in enumerate(zip(self.histories, returns, at_bounds)):
+            if i in self.frozen:
+                continue
             h.eval_steps.append(step)
             h.eval_returns.append(r.tolist())
             h.eval_at_bounds.append(float(share))
-        self.last_eval = f" eval={returns.mean():.0f}"
+        training = [i for i in range(len(self.seeds)) if i not in self.frozen]
+        self.last_eval = f" eval={returns[training].mean():.0f}"
 
     def progress(self, step: int) -> None:
         self.step = step
@@ -244,8 +281,8 @@ class RunLog:
         self.bar.update(max(self.step - self.bar.n, 0))
         self.bar.close()
         wall = time.perf_counter() - self.start
-        for h in self.histories:
-            h.total_steps = self.step
+        for i, h in enumerate(self.histories):
+            h.total_steps = self.frozen.get(i, self.step)
             h.wall_s = wall
             h.eval_wall_s = self.time_s["eval"]
             h.steps_per_s = self.step / max(wall - self.time_s["eval"], 1e-9)
@@ -290,6 +327,11 @@ def train_group(
     epsilon-greedy). ``on_step(step, agent)`` runs after every env step, once
     the updates and the evaluation due at that step are done; it must not touch
     the training envs or the noise, so the run stays the same.
+
+    A seed whose action, observation, reward or loss becomes NaN or infinite is frozen (its weights stay as
+    they were before, its history ends there with ``diverged`` saying why) and the others go on; only the
+    last seed still training raises ``TrainingDivergedError``. Ctrl-C raises ``TrainingInterrupted``, which
+    carries the run as it was.
     """
     env_fn = env_fn or partial(make_env, config.env_id)
     seeds = agent.seeds if agent is not None else (list(seeds) if seeds is not None else [config.seed])
@@ -299,33 +341,31 @@ def train_group(
     buffers = [make_replay_buffer(replace(config, seed=s), envs.envs[0]) for s in agent.seeds]
     explorer = explorer or NoisyExplorer.for_config(agent, config, envs.envs)
     evaluator = Evaluator(env_fn, config.eval_episodes, agent.group_size) if config.eval_every else None
-    log = RunLog(config, agent.seeds, progress)
+    log = RunLog(config, agent.seeds, progress, on_freeze=agent.freeze)
     obs, last_update = envs.reset_all(), config.warmup_steps
     try:
         for step in range(1, config.total_steps + 1):
             with log.clock("act"):
                 action = explorer(obs, step)  # a = mu(s) + noise, for every seed
-            log.check_finite("action", action, step, taken=step - 1)
+            for i in np.flatnonzero(log.check_finite("action", action, step, taken=step - 1)):
+                action[i] = np.clip(0.0, envs.envs[i].action_space.low, envs.envs[i].action_space.high)
             with log.clock("env"):
                 next_obs, reward, terminated, truncated = envs.step(action)
-            log.check_finite("observation or reward", np.column_stack([next_obs, reward]), step, taken=step)
+            broken = log.check_finite("observation or reward", np.column_stack([next_obs, reward]), step, step)
             with log.clock("buffer"):
                 for i, buffer in enumerate(buffers):
-                    # Store `terminated` only: a truncated episode's last state still has a future.
-                    buffer.add(obs[i], action[i], reward[i], next_obs[i], terminated[i])
+                    if i not in log.frozen:  # a frozen seed's env runs on, but nothing more is learned from it
+                        # Store `terminated` only: a truncated episode's last state still has a future.
+                        buffer.add(obs[i], action[i], reward[i], next_obs[i], terminated[i])
             obs = next_obs
-            for i in log.end_episodes(step, reward, terminated | truncated):
+            for i in log.end_episodes(step, reward, terminated | truncated | broken):
                 obs[i] = envs.reset(i)  # this env alone; nothing is stored across the reset
                 explorer.reset(i)
 
             # One update per env step after the warm-up, run as a batch of updates every `update_every`
             # steps; evaluations fall on such steps too, so they see every update owed before them.
             if step > last_update and (step % config.update_every == 0 or step == config.total_steps):
-                n, t0 = step - last_update, time.perf_counter()
-                with log.clock("update"):
-                    batches = stack_samples([b.sample(config.batch_size, n) for b in buffers])
-                    stats = agent.update_group(batches)
-                log.record_updates(step, n, stats, time.perf_counter() - t0)
+                run_updates(agent, buffers, config.batch_size, log, last_update + 1, step)
                 last_update = step
 
             if evaluator and step % config.eval_every == 0:
@@ -335,11 +375,26 @@ def train_group(
             if on_step is not None:
                 on_step(step, agent)
             log.progress(step)
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(GroupRun(agent, log.finish(), buffers)) from None
     finally:
         envs.close()
         if evaluator:
             evaluator.close()
     return GroupRun(agent, log.finish(), buffers)
+
+
+def run_updates(agent, buffers: list[ReplayBuffer], batch_size: int, log: RunLog, first: int, last: int) -> None:
+    """One update per env step from ``first`` to ``last``, for every seed, in as few compiled calls as possible.
+
+    A call stops after an update in which a training seed's loss went non-finite; the log freezes that seed,
+    and the updates still owed to the others run in the next call."""
+    while first <= last:
+        n, t0 = last - first + 1, time.perf_counter()
+        with log.clock("update"):
+            stats = agent.update_group(stack_samples([b.sample(batch_size, n) for b in buffers]))
+        log.record_updates(first, stats, time.perf_counter() - t0, taken=last)
+        first += stats.critic_loss.shape[1]
 
 
 def agent_class(config: DDPGConfig) -> type[DDPGAgent]:
@@ -389,7 +444,8 @@ def train_seeds(config: DDPGConfig, seeds: Sequence[int], env_fn: EnvFactory | N
     runs = []
     for i, (history, buffer) in enumerate(zip(run.histories, run.buffers)):
         last = f", last evaluation {history.eval_means()[-1]:.1f}" if history.eval_steps else ""
-        print(f"{label or config.env_id} seed {history.seed}: {history.total_steps} steps{last}", flush=True)
+        frozen = f"; FROZEN, leave it out: {history.diverged}" if history.diverged else ""
+        print(f"{label or config.env_id} seed {history.seed}: {history.total_steps} steps{last}{frozen}", flush=True)
         runs.append(Run(history.seed, run.agent.seed_agent(i), history, buffer))
     h = run.histories[0]
     print(f"{len(runs)} seeds trained side by side in {h.wall_s:.0f} s "

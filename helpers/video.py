@@ -6,6 +6,7 @@ them with moviepy; no display, Xvfb or virtual screen is involved.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import tempfile
@@ -218,11 +219,57 @@ def write_gif(frames: list[np.ndarray], path: str | Path, width: int = 160, fps:
     return path
 
 
-def show_video(path: str | Path, width: int = 320):
-    """Display an mp4 in a notebook by reference to the file, not as embedded base64.
+MAX_EMBEDDED_BYTES = 400_000
+"""The most a clip may add to a notebook: its mp4 and its GIF together, before base64."""
 
-    ``path`` is relative to the notebook, e.g. ``"../videos/trained.mp4"``.
-    """
-    from IPython.display import Video
 
-    return Video(url=str(path), width=width, html_attributes="controls loop muted")
+class EmbeddedVideo:
+    """An mp4 embedded in the notebook's output, with its GIF inside the player as the fallback.
+
+    Jupyter and Colab play the mp4 (Colab serves no local files to outputs, so it must be embedded).
+    GitHub's notebook viewer removes ``<video>`` elements and shows the animated GIF left inside it."""
+
+    def __init__(self, mp4: Path, gif: Path | None, width: int):
+        self.mp4, self.gif, self.width = mp4, gif, width
+
+    def __repr__(self) -> str:  # the plain-text form a notebook stores next to the HTML: no memory address
+        return f"video {self.mp4.name}" + (f" (GIF {self.gif.name})" if self.gif else "")
+
+    def _repr_html_(self) -> str:
+        def data_url(path: Path, mime: str) -> str:
+            return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+        fallback = (f'<img src="{data_url(self.gif, "image/gif")}" width="{self.width}" alt="{self.mp4.name}">'
+                    if self.gif else f"(video: {self.mp4.name})")
+        return (f'<video controls loop muted playsinline width="{self.width}" '
+                f'src="{data_url(self.mp4, "video/mp4")}">{fallback}</video>')
+
+
+def show_video(path: str | Path, width: int = 320) -> EmbeddedVideo:
+    """Display an mp4 (and the GIF of the same name, if there is one) embedded in the notebook's output.
+
+    ``path`` is relative to the notebook, e.g. ``"../videos/trained.mp4"``. A clip whose mp4 and GIF
+    together exceed ``MAX_EMBEDDED_BYTES`` is refused with a one-line error: shorten it or lower its size."""
+    mp4 = Path(path)
+    if not mp4.is_file():
+        raise FileNotFoundError(f"no video at {mp4}: record it first (helpers.video.record_video)")
+    gif = mp4.with_suffix(".gif") if mp4.with_suffix(".gif").is_file() else None
+    size = mp4.stat().st_size + (gif.stat().st_size if gif else 0)
+    if size > MAX_EMBEDDED_BYTES:
+        raise ValueError(f"{mp4} and its GIF take {size:,} bytes, more than the {MAX_EMBEDDED_BYTES:,} a notebook "
+                         "output may embed: record fewer frames or a smaller GIF")
+    return EmbeddedVideo(mp4, gif, width)
+
+
+def film(policy: Policy, env_fn: EnvFactory, path: str | Path, label: str, **kwargs) -> EmbeddedVideo | None:
+    """Record one episode with ``record_video`` and return it embedded, ready to display.
+
+    If filming fails (a missing package, no OpenGL), print one line saying what failed and what to do, and
+    return None: the notebook runs on without the clip. ``kwargs`` go to ``record_video``."""
+    try:
+        recording = record_video(policy, env_fn, path, **kwargs)
+    except VideoError as error:
+        print(f"{label}: no video. {error}")
+        return None
+    print(f"{label}, episode return {recording.episode_return:.1f}")
+    return show_video(recording.mp4)

@@ -70,3 +70,26 @@ def pytest_collection_modifyitems(config, items):
         return (2, 0.0)
 
     items.sort(key=rank)  # a stable sort: each file's items stay together and in order
+    for item in items:  # the fast tier, `pytest -m "not slow"`, skips every notebook and every learning run
+        if item.path.suffix == ".ipynb" or is_slow(item.path.name, item.name):
+            item.add_marker(pytest.mark.slow)
+
+
+SLOW = {
+    "test_cli.py": ("",),  # every test runs a command in a fresh Python, which imports TensorFlow
+    "test_training.py": ("",),  # learning runs
+    "test_experiments.py": ("test_the_first_evaluations_of_a_stored_run_come_back_exactly",),
+    "test_group.py": ("test_first_updates_of_a_group_equal_each_seed_alone[batch",
+                      "test_first_updates_of_a_group_equal_each_seed_alone[layer",
+                      "test_a_group_run_is_deterministic_and_its_seeds_differ"),
+    "test_td3.py": ("test_an_ablation_group_trains_each_seed_as_its_own_variant_would_alone",
+                    "test_the_loop_builds_td3_for_a_td3_config", "test_train_arms_splits_one_group_run_into_arms"),
+    "test_dqn.py": ("test_dqn_trains_through_the_shared_loop", "test_dqn_learns_pendulum"),
+    "test_reference.py": ("test_the_dynamic_programming_optimum",),
+}
+"""Tests that train for many steps, solve a dynamic program or start a new Python: per file, the prefixes
+of their names ("" for the whole file). The fast tier keeps one normalization of the group property test."""
+
+
+def is_slow(file_name: str, test_name: str) -> bool:
+    return any(test_name.startswith(prefix) for prefix in SLOW.get(file_name, ()))

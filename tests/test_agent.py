@@ -214,3 +214,17 @@ def test_the_pure_update_equals_the_stateful_keras_update(normalization, critic_
     for name, model in (("actor", actor), ("critic", critic), ("target_critic", target_critic)):
         for ours, theirs in zip(weights(agent, name), [w.numpy() for w in model.weights]):
             np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def test_each_network_is_an_independent_copy_of_its_seeds_weights():
+    agent = make_agent()
+    actor, target = agent.actor, agent.network("target_actor")
+    assert actor is not target
+    before = [w.copy() for w in actor.get_weights()]
+    agent.update(random_batches(3))
+    # The online actor moved and its target moved only a little: two different models now.
+    online, moved_target = agent.actor.get_weights(), agent.network("target_actor").get_weights()
+    assert any(not np.array_equal(a, b) for a, b in zip(online, moved_target))
+    # A model taken before the update still holds the weights of then: training does not reach into it.
+    for a, b in zip(actor.get_weights(), before):
+        np.testing.assert_array_equal(a, b)

@@ -159,3 +159,72 @@ def test_the_mujoco_backend_defaults_to_egl_and_a_user_choice_wins():
     env["MUJOCO_GL"] = "osmesa"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env).stdout.strip() == "osmesa"
+
+
+def test_every_config_field_is_a_flag_with_its_documentation():
+    from dataclasses import fields
+
+    from helpers.config import field_docs
+    from helpers.td3 import TD3Config
+    from helpers.train import build_config, config_flag, parse_args
+
+    args = parse_args(["--algo", "td3", "--hidden-sizes", "64", "64", "--noise", "ou", "--batch-size", "128",
+                       "--no-twin-critics", "--policy-delay", "3", "--curve-eval-episodes", "4"])
+    config = build_config(args, seed=5)
+    assert config == TD3Config(hidden_sizes=(64, 64), noise="ou", batch_size=128, twin_critics=False,
+                               policy_delay=3, eval_episodes=4, seed=5)
+    help_text = " ".join(run("helpers.train", "--help").stdout.split())
+    docs = field_docs(TD3Config)
+    for f in fields(TD3Config):
+        if f.name != "seed":
+            assert config_flag(f.name) in help_text, f.name
+            assert " ".join(docs[f.name].replace("``", "").split()[:4]) in help_text, f.name  # its documentation
+
+
+def test_a_td3_setting_without_td3_is_one_line_and_exit_2():
+    result = run("helpers.train", "--policy-delay", "3", "--no-video")
+    assert result.returncode == 2 and result.stderr.strip() == "error: --policy-delay is a TD3 setting; add --algo td3"
+
+
+def test_runs_go_to_an_ignored_folder_and_never_replace_an_earlier_run(tmp_path):
+    from helpers.config import DDPGConfig
+    from helpers.train import output_folder, parse_args
+
+    ignored = subprocess.run(["git", "check-ignore", "-q", "runs/Pendulum-v1_seed0/summary.json"], cwd=ROOT)
+    assert ignored.returncode == 0, "the default output folder must be ignored by git"
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        args = parse_args([])
+        first = output_folder(args, DDPGConfig(), [0])
+        assert first == Path("runs/Pendulum-v1_seed0")
+        first.mkdir(parents=True)
+        assert output_folder(args, DDPGConfig(), [0]) == Path("runs/Pendulum-v1_seed0-2")
+    finally:
+        os.chdir(cwd)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "summary.json").write_text("{}")
+    result = run("helpers.train", "--out", str(tmp_path / "full"), "--no-video", "--steps", "500", "--warmup", "300")
+    assert result.returncode == 2 and "--overwrite" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "full" / "summary.json").read_text() == "{}"
+
+
+def test_ctrl_c_keeps_every_history_and_says_where(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "helpers.train", "--steps", "200000", "--eval-every", "500",
+                                "--hidden-sizes", "16", "16", "--no-video", "--quiet", "--seeds", "0-1",
+                                "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert process.stdout.readline().startswith("Training")  # imports done, the loop is about to start
+    time.sleep(8)  # past the warm-up and the first evaluations
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted after" in stderr and str(out) in stderr and "Traceback" not in stderr
+    for seed in (0, 1):
+        history = json.loads((out / f"seed{seed}" / "history.json").read_text())
+        assert 0 < history["total_steps"] < 200000 and history["seed"] == seed
+        assert history["eval_steps"] and (out / f"seed{seed}" / "learning_curve.png").exists()

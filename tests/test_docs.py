@@ -114,3 +114,15 @@ def test_the_docs_quote_only_numbers_that_a_notebook_or_a_results_file_printed()
     assert not missing(_quoted(r"(?<![\w.])[−+-]?\d[\d,]*\.\d+", guide)), "reading guide"
     readme = (ROOT / "README.md").read_text()
     assert not missing(_quoted(r"(?<![\w.])[−+]\d[\d,]*\.\d+", readme)), "README"
+
+
+def test_licence_and_citation_are_present_and_well_formed():
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    licence = (root / "LICENSE").read_text()
+    assert "MIT License" in licence and "CC BY 4.0" in licence
+    citation = yaml.safe_load((root / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0" and citation["license"] == "MIT"
+    assert citation["title"] and citation["authors"] and citation["repository-code"].startswith("https://")
+    assert "[`LICENSE`](LICENSE)" in (root / "README.md").read_text()

@@ -117,17 +117,64 @@ def test_per_env_terminations_and_independent_resets(point_mass):
     assert len(set(ends)) == len(SEEDS)  # episodes ended at different steps in different envs
 
 
-def test_divergence_in_one_seed_names_it_and_keeps_every_history(point_mass):
+def test_a_diverging_seed_is_frozen_and_the_others_train_on_unchanged(point_mass):
     count = []
 
     def env_fn(**kw):
         count.append(1)
-        return point_mass(nan_at=600 if len(count) == 2 else None, **kw)  # the second env: seed 1
+        return point_mass(nan_at=600 if len(count) == 2 else None, **kw)  # the second env made: seed 1's
 
-    with pytest.raises(TrainingDivergedError, match=r"seed 1: .*at env step 600") as info:
-        train_group(replace(QUICK, eval_every=0), SEEDS, env_fn=env_fn, progress=False)
-    assert info.value.seed == 1 and info.value.step == 600
-    assert [h.seed for h in info.value.histories] == SEEDS
+    snapshot = {}
+
+    def on_step(step, agent):
+        if step == 600:
+            snapshot["seed 1"] = flat(agent.seed_state(1))
+
+    config = replace(QUICK, total_steps=900)
+    run = train_group(config, SEEDS, env_fn=env_fn, progress=False, on_step=on_step)
+    frozen = run.histories[1]
+    assert frozen.diverged.startswith("the observation or reward became non-finite") and "step 600" in frozen.diverged
+    assert frozen.total_steps == 600 and frozen.eval_steps == [350] and frozen.update_steps[-1] <= 600
+    with pytest.raises(ValueError, match="seed 1 was frozen"):
+        frozen.final_return()
+    for a, b in zip(snapshot["seed 1"], flat(run.agent.seed_state(1))):  # its weights stopped there
+        np.testing.assert_array_equal(a, b)
+    # The other seeds trained to the end, exactly as in a group where nothing diverged.
+    clean = train_group(config, SEEDS, env_fn=lambda **kw: point_mass(**kw), progress=False)
+    for i in (0, 2):
+        assert not run.histories[i].diverged and run.histories[i].total_steps == 900
+        assert run.histories[i].critic_loss == clean.histories[i].critic_loss
+        assert run.histories[i].eval_returns == clean.histories[i].eval_returns
+
+
+def test_a_seed_whose_loss_diverges_is_frozen_and_the_others_get_every_update(monkeypatch):
+    from helpers.group import UpdateStats
+
+    real_update = DDPGAgent.update_group
+    calls = []
+
+    def poisoned(self, batches):
+        stats = real_update(self, batches)
+        calls.append(stats.critic_loss.shape[1])
+        if len(calls) == 1:  # the first phase: seed 1's 8th update diverged, and the call stopped there
+            stats.critic_loss[1, 7] = np.nan
+            return UpdateStats(*(s[:, :8] for s in stats))
+        return stats
+
+    monkeypatch.setattr(DDPGAgent, "update_group", poisoned)
+    run = train_group(replace(QUICK, eval_every=0), SEEDS, progress=False)
+    assert calls[:2] == [50, 42]  # the 42 updates still owed to the other seeds ran in a second call
+    assert "a loss became non-finite" in run.histories[1].diverged and "env step 408" in run.histories[1].diverged
+    assert run.histories[1].update_steps[-1] == 408
+    for i in (0, 2):
+        assert run.histories[i].update_steps == list(range(401, 701))
+
+
+def test_divergence_of_the_last_seed_training_stops_the_run_and_keeps_every_history(point_mass):
+    with pytest.raises(TrainingDivergedError, match=r"seed 0: .*at env step 600") as info:
+        train_group(replace(QUICK, eval_every=0), [0], env_fn=lambda **kw: point_mass(nan_at=600, **kw),
+                    progress=False)
+    assert info.value.seed == 0 and info.value.step == 600
     assert all(h.total_steps == 600 and h.episode_returns for h in info.value.histories)
 
 

@@ -1,10 +1,12 @@
+import base64
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from helpers.envs import make_env
-from helpers.video import failure_hint, record_video, show_video
+from helpers.video import MAX_EMBEDDED_BYTES, failure_hint, film, record_video, show_video
 
 
 def test_records_mp4_and_gif_headless(tmp_path):
@@ -16,9 +18,41 @@ def test_records_mp4_and_gif_headless(tmp_path):
     assert np.isfinite(rec.episode_return)
 
 
-def test_show_video_references_the_file():
-    html = show_video("../videos/x.mp4")._repr_html_()
-    assert 'src="../videos/x.mp4"' in html and "base64" not in html
+def test_show_video_embeds_the_clip_and_its_gif(tmp_path):
+    (tmp_path / "x.mp4").write_bytes(b"mp4 bytes")
+    (tmp_path / "x.gif").write_bytes(b"gif bytes")
+    html = show_video(tmp_path / "x.mp4")._repr_html_()
+    # Colab serves no local files to outputs, and GitHub drops <video>: both formats travel inside the output.
+    assert f'src="data:video/mp4;base64,{base64.b64encode(b"mp4 bytes").decode()}"' in html
+    assert f'<img src="data:image/gif;base64,{base64.b64encode(b"gif bytes").decode()}"' in html
+    assert html.index("<video") < html.index("<img") < html.index("</video>")  # the GIF is the player's fallback
+    assert str(tmp_path) not in html  # no local path reaches the notebook
+
+
+def test_show_video_refuses_a_missing_or_oversized_clip(tmp_path):
+    with pytest.raises(FileNotFoundError, match="record it first"):
+        show_video(tmp_path / "none.mp4")
+    (tmp_path / "big.mp4").write_bytes(b"0" * (MAX_EMBEDDED_BYTES + 1))
+    with pytest.raises(ValueError, match="more than the"):
+        show_video(tmp_path / "big.mp4")
+
+
+def test_every_stored_clip_fits_the_embedding_limit():
+    root = Path(__file__).resolve().parent.parent
+    clips = sorted((root / "videos").rglob("*.mp4"))
+    assert clips
+    for mp4 in clips:
+        gif = mp4.with_suffix(".gif")
+        size = mp4.stat().st_size + (gif.stat().st_size if gif.exists() else 0)
+        assert size <= MAX_EMBEDDED_BYTES, f"{mp4.relative_to(root)}: {size:,} bytes"
+
+
+def test_film_prints_why_and_returns_none_when_recording_fails(tmp_path, capsys):
+    def broken_env():
+        raise ImportError("No module named 'pygame'")
+    assert film(lambda obs: obs, broken_env, tmp_path / "x.mp4", "untrained actor") is None
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("untrained actor: no video.") and "pip install" in line and "\n" not in line
 
 
 def test_two_pendulums_render_and_record(tmp_path):
