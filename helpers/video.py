@@ -219,15 +219,19 @@ def write_gif(frames: list[np.ndarray], path: str | Path, width: int = 160, fps:
     return path
 
 
-MAX_EMBEDDED_BYTES = 400_000
-"""The most a clip may add to a notebook: its mp4 and its GIF together, before base64."""
+MAX_EMBEDDED_BYTES = 150_000
+"""The most a freshly filmed clip may add to a notebook: its mp4 and its GIF together, before base64."""
+
+MAX_STORED_BYTES = 400_000
+"""The most a clip stored in videos/ may take: its mp4 and its GIF together."""
 
 
 class EmbeddedVideo:
-    """An mp4 embedded in the notebook's output, with its GIF inside the player as the fallback.
+    """A freshly filmed mp4 embedded in the notebook's output, with its GIF inside the player as the fallback.
 
-    Jupyter and Colab play the mp4 (Colab serves no local files to outputs, so it must be embedded).
-    GitHub's notebook viewer removes ``<video>`` elements and shows the animated GIF left inside it."""
+    Jupyter and Colab play the mp4 (Colab serves no local files to outputs, so a clip that exists only on the
+    machine that ran the notebook must be embedded). GitHub's notebook viewer removes ``<video>`` elements and
+    shows the animated GIF left inside it."""
 
     def __init__(self, mp4: Path, gif: Path | None, width: int):
         self.mp4, self.gif, self.width = mp4, gif, width
@@ -245,16 +249,58 @@ class EmbeddedVideo:
                 f'src="{data_url(self.mp4, "video/mp4")}">{fallback}</video>')
 
 
-def show_video(path: str | Path, width: int = 320) -> EmbeddedVideo:
-    """Display an mp4 (and the GIF of the same name, if there is one) embedded in the notebook's output.
+class StoredVideo(EmbeddedVideo):
+    """A clip stored in the repository, referenced rather than embedded, so the notebook stays small.
 
-    ``path`` is relative to the notebook, e.g. ``"../videos/trained.mp4"``. A clip whose mp4 and GIF
-    together exceed ``MAX_EMBEDDED_BYTES`` is refused with a one-line error: shorten it or lower its size."""
+    The player tries the file next to the notebook (Jupyter), then the repository's copy on GitHub (Colab,
+    which serves no local files); GitHub's viewer drops the player and shows the GIF, also from GitHub."""
+
+    def __init__(self, mp4: Path, gif: Path | None, width: int, relative: str, online: str):
+        super().__init__(mp4, gif, width)
+        self.relative, self.online = relative, online  # the mp4 from the notebook's folder, and on GitHub
+
+    def _repr_html_(self) -> str:
+        fallback = (f'<img src="{self.online.removesuffix(".mp4")}.gif" width="{self.width}" alt="{self.mp4.name}">'
+                    if self.gif else f"(video: {self.mp4.name})")
+        return (f'<video controls loop muted playsinline width="{self.width}">'
+                f'<source src="{self.relative}" type="video/mp4"><source src="{self.online}" type="video/mp4">'
+                f"{fallback}</video>")
+
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+"""The course's root folder: stored clips are addressed from here on GitHub."""
+
+
+def clip_files(path: str | Path) -> tuple[Path, Path | None, int]:
+    """The mp4 at ``path``, its GIF if there is one, and their size together; a one-line error if it is missing."""
     mp4 = Path(path)
     if not mp4.is_file():
         raise FileNotFoundError(f"no video at {mp4}: record it first (helpers.video.record_video)")
     gif = mp4.with_suffix(".gif") if mp4.with_suffix(".gif").is_file() else None
-    size = mp4.stat().st_size + (gif.stat().st_size if gif else 0)
+    return mp4, gif, mp4.stat().st_size + (gif.stat().st_size if gif else 0)
+
+
+def show_video(path: str | Path, width: int = 320) -> StoredVideo:
+    """Display a clip stored in the repository's videos/ folder by reference (it is not copied into the notebook).
+
+    ``path`` is relative to the notebook, e.g. ``"../videos/gallery/pendulum_trained.mp4"``."""
+    from helpers.tools.colab import REPO_URL
+
+    mp4, gif, size = clip_files(path)
+    if size > MAX_STORED_BYTES:
+        raise ValueError(f"{mp4} and its GIF take {size:,} bytes, more than the {MAX_STORED_BYTES:,} a stored clip "
+                         "may take: record fewer frames or a smaller GIF")
+    inside = mp4.resolve().relative_to(REPOSITORY) if mp4.resolve().is_relative_to(REPOSITORY) else None
+    if inside is None:
+        raise ValueError(f"{mp4} is not in the course's repository: show a fresh clip with embed_video()")
+    raw = REPO_URL.replace("https://github.com/", "https://raw.githubusercontent.com/")
+    return StoredVideo(mp4, gif, width, mp4.as_posix(), f"{raw}/main/{inside.as_posix()}")
+
+
+def embed_video(path: str | Path, width: int = 320) -> EmbeddedVideo:
+    """Display a freshly filmed clip (and its GIF) embedded in the notebook's output, for a clip that exists
+    only where the notebook ran. A clip over ``MAX_EMBEDDED_BYTES`` is refused with a one-line error."""
+    mp4, gif, size = clip_files(path)
     if size > MAX_EMBEDDED_BYTES:
         raise ValueError(f"{mp4} and its GIF take {size:,} bytes, more than the {MAX_EMBEDDED_BYTES:,} a notebook "
                          "output may embed: record fewer frames or a smaller GIF")
@@ -272,4 +318,8 @@ def film(policy: Policy, env_fn: EnvFactory, path: str | Path, label: str, **kwa
         print(f"{label}: no video. {error}")
         return None
     print(f"{label}, episode return {recording.episode_return:.1f}")
-    return show_video(recording.mp4)
+    try:
+        return embed_video(recording.mp4)
+    except ValueError as error:
+        print(f"{label}: not shown here. {error}; the clip is at {recording.mp4}")
+        return None

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from helpers.envs import make_env
-from helpers.video import MAX_EMBEDDED_BYTES, failure_hint, film, record_video, show_video
+from helpers.video import (
+    MAX_EMBEDDED_BYTES,
+    MAX_STORED_BYTES,
+    embed_video,
+    failure_hint,
+    film,
+    record_video,
+    show_video,
+)
 
 
 def test_records_mp4_and_gif_headless(tmp_path):
@@ -18,10 +26,10 @@ def test_records_mp4_and_gif_headless(tmp_path):
     assert np.isfinite(rec.episode_return)
 
 
-def test_show_video_embeds_the_clip_and_its_gif(tmp_path):
+def test_embed_video_embeds_a_fresh_clip_and_its_gif(tmp_path):
     (tmp_path / "x.mp4").write_bytes(b"mp4 bytes")
     (tmp_path / "x.gif").write_bytes(b"gif bytes")
-    html = show_video(tmp_path / "x.mp4")._repr_html_()
+    html = embed_video(tmp_path / "x.mp4")._repr_html_()
     # Colab serves no local files to outputs, and GitHub drops <video>: both formats travel inside the output.
     assert f'src="data:video/mp4;base64,{base64.b64encode(b"mp4 bytes").decode()}"' in html
     assert f'<img src="data:image/gif;base64,{base64.b64encode(b"gif bytes").decode()}"' in html
@@ -29,22 +37,39 @@ def test_show_video_embeds_the_clip_and_its_gif(tmp_path):
     assert str(tmp_path) not in html  # no local path reaches the notebook
 
 
-def test_show_video_refuses_a_missing_or_oversized_clip(tmp_path):
+def test_embed_video_refuses_a_missing_or_oversized_clip(tmp_path):
     with pytest.raises(FileNotFoundError, match="record it first"):
-        show_video(tmp_path / "none.mp4")
+        embed_video(tmp_path / "none.mp4")
     (tmp_path / "big.mp4").write_bytes(b"0" * (MAX_EMBEDDED_BYTES + 1))
     with pytest.raises(ValueError, match="more than the"):
-        show_video(tmp_path / "big.mp4")
+        embed_video(tmp_path / "big.mp4")
 
 
-def test_every_stored_clip_fits_the_embedding_limit():
+def test_show_video_references_a_stored_clip_here_and_on_github(monkeypatch):
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(root / "notebooks")
+    html = show_video("../videos/gallery/pendulum_trained.mp4")._repr_html_()
+    assert "base64" not in html  # the notebook stays small
+    online = "https://raw.githubusercontent.com/ddpg-course/ddpg-measured/main/videos/gallery/pendulum_trained"
+    assert '<source src="../videos/gallery/pendulum_trained.mp4"' in html  # Jupyter: the file itself
+    assert f'<source src="{online}.mp4"' in html and f'<img src="{online}.gif"' in html  # Colab, GitHub
+    assert html.index("<source") < html.index("<img") < html.index("</video>")
+
+
+def test_show_video_refuses_a_clip_outside_the_repository(tmp_path):
+    (tmp_path / "x.mp4").write_bytes(b"mp4 bytes")
+    with pytest.raises(ValueError, match="embed_video"):
+        show_video(tmp_path / "x.mp4")
+
+
+def test_every_stored_clip_stays_small():
     root = Path(__file__).resolve().parent.parent
     clips = sorted((root / "videos").rglob("*.mp4"))
     assert clips
     for mp4 in clips:
         gif = mp4.with_suffix(".gif")
         size = mp4.stat().st_size + (gif.stat().st_size if gif.exists() else 0)
-        assert size <= MAX_EMBEDDED_BYTES, f"{mp4.relative_to(root)}: {size:,} bytes"
+        assert size <= MAX_STORED_BYTES, f"{mp4.relative_to(root)}: {size:,} bytes"
 
 
 def test_film_prints_why_and_returns_none_when_recording_fails(tmp_path, capsys):
