@@ -14,7 +14,8 @@ One update on a batch :math:`\{(s, a, r, s', d)\}`, with ``d`` = terminated:
 of the weights. ``helpers.group.GroupLearner`` runs it for a whole group of
 seeds in one XLA-compiled call, and loops over a stack of batches inside that
 call, so the Python-to-graph cost is paid once per stack, not once per update
-and seed. A single run is a group of one.
+and seed. It also keeps a seed's old state when a loss is not finite. A single
+run is a group of one.
 """
 
 from __future__ import annotations
@@ -22,16 +23,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
-import keras
 import numpy as np
-import tensorflow as tf
 
+from helpers.backend import keras, tf
 from helpers.config import DDPGConfig
 from helpers.envs import seed_everything
-from helpers.group import AdamState, GroupLearner, NetWeights, PureModel, UpdateStats, adam, adam_init, keep_if
+from helpers.group import AdamState, GroupLearner, NetWeights, PureModel, UpdateStats, adam, adam_init
 from helpers.networks import build_actor, build_critic
 
-__all__ = ["DDPGAgent", "DDPGState", "UpdateStats", "soft_update"]
+__all__ = ["DDPGAgent", "DDPGState", "UpdateStats", "bootstrapped", "soft_update"]
 
 
 class DDPGState(NamedTuple):
@@ -45,13 +45,22 @@ class DDPGState(NamedTuple):
     critic_adam: AdamState
 
 
-def soft_update(target: list, online: list, tau) -> list:
-    """Polyak averaging, theta' <- tau * theta + (1 - tau) * theta', for every array in the list.
+def soft_update(target, online, tau):
+    """Polyak averaging, theta' <- tau * theta + (1 - tau) * theta', for every array of a network's weights.
 
-    The training step applies it to the non-trainable weights too, so the
-    batch-norm running statistics of a target network follow the online network.
+    It applies to the non-trainable weights too, so the batch-norm running
+    statistics of a target network follow the online network.
     """
-    return [tau * o + (1.0 - tau) * t for t, o in zip(target, online)]
+    return tf.nest.map_structure(lambda t, o: tau * o + (1.0 - tau) * t, target, online)
+
+
+def bootstrapped(reward, terminated, next_value, gamma):
+    """The TD target y = r + gamma * (1 - terminated) * next_value.
+
+    Only a true terminal state stops bootstrapping. A time-limit truncation
+    was stored with terminated = 0, so its target still includes gamma * next_value.
+    """
+    return reward + gamma * (1.0 - terminated) * next_value
 
 
 class DDPGAgent(GroupLearner):
@@ -69,6 +78,7 @@ class DDPGAgent(GroupLearner):
         config: DDPGConfig = DDPGConfig(),
         seeds: Sequence[int] | None = None,
         initial_states: Sequence[DDPGState] | None = None,
+        variants: Sequence[DDPGConfig] | None = None,
     ):
         self.config = config
         self.obs_dim = int(obs_dim)
@@ -76,127 +86,98 @@ class DDPGAgent(GroupLearner):
         self.action_high = np.asarray(action_high, dtype=np.float32).reshape(-1)
         self.action_dim = self.action_low.size
         # Plain Keras models, used as pure functions of the weights (helpers.group.PureModel).
-        self.actor_net = PureModel(build_actor(self.obs_dim, self.action_low, self.action_high,
-                                               config.hidden_sizes, config.normalization))
-        self.critic_net = PureModel(build_critic(self.obs_dim, self.action_dim, config.hidden_sizes,
-                                                 config.normalization, config.critic_action))
+        self.actor_net, self.critic_net = PureModel(self._new_actor()), PureModel(self._new_critic())
         self._gamma = tf.constant(config.gamma, tf.float32)
         self._tau = tf.constant(config.tau, tf.float32)
-        self._build_group(seeds if seeds is not None else [config.seed], initial_states)
+        self._q_fn = None
+        self._build_group(seeds, initial_states, variants)
 
     @classmethod
-    def for_env(cls, env, config: DDPGConfig = DDPGConfig(), seeds: Sequence[int] | None = None) -> "DDPGAgent":
+    def for_env(cls, env, config: DDPGConfig = DDPGConfig(), seeds: Sequence[int] | None = None,
+                variants: Sequence[DDPGConfig] | None = None) -> "DDPGAgent":
         """An agent sized for ``env``, with action bounds read from its action space."""
-        return cls(env.observation_space.shape[0], env.action_space.low, env.action_space.high, config, seeds)
+        return cls(env.observation_space.shape[0], env.action_space.low, env.action_space.high, config, seeds,
+                   variants=variants)
 
-    def _init_state(self, seed: int) -> DDPGState:
+    def _env_args(self) -> tuple:
+        return self.obs_dim, self.action_low, self.action_high
+
+    def _new_actor(self) -> keras.Model:
+        return build_actor(self.obs_dim, self.action_low, self.action_high, self.config.hidden_sizes,
+                           self.config.normalization)
+
+    def _new_critic(self) -> keras.Model:
+        return build_critic(self.obs_dim, self.action_dim, self.config.hidden_sizes, self.config.normalization,
+                            self.config.critic_action)
+
+    def _init_state(self, seed: int, variant: DDPGConfig | None = None) -> DDPGState:
         """Fresh networks for one seed; the targets start as exact copies of them."""
         seed_everything(seed)
-        actor = self.actor_net.weights_of(build_actor(self.obs_dim, self.action_low, self.action_high,
-                                                      self.config.hidden_sizes, self.config.normalization))
-        critic = self.critic_net.weights_of(build_critic(self.obs_dim, self.action_dim, self.config.hidden_sizes,
-                                                         self.config.normalization, self.config.critic_action))
+        actor = self.actor_net.weights_of(self._new_actor())
+        critic = self.critic_net.weights_of(self._new_critic())
         return DDPGState(actor, critic, actor, critic, adam_init(actor.trainable), adam_init(critic.trainable))
 
-    def seed_agent(self, index: int) -> "DDPGAgent":
-        """A group of one holding a copy of the seed at ``index`` (to evaluate, film or save it alone)."""
-        return type(self)(self.obs_dim, self.action_low, self.action_high, self.config_of(index),
-                          [self.seeds[index]], [self.seed_state(index)])
+    def make_explorer(self, config: DDPGConfig, envs: list):
+        """DDPG's behaviour policy for this group: mu(s) plus the config's noise, clipped to the action box."""
+        from helpers.noise import NoisyExplorer
 
-    def config_of(self, index: int) -> DDPGConfig:
-        """The config of the seed at ``index`` (every seed of a DDPG group shares ``config``)."""
-        return self.config
-
-    @classmethod
-    def group_of(cls, agents: Sequence["DDPGAgent"]) -> "DDPGAgent":
-        """One group holding the seeds of several agents with the same config, for example the ``Run.agent`` of
-        each seed that ``train_seeds`` returns: acting or evaluating all of them then costs one compiled call."""
-        first = agents[0]
-        if any(a.config != first.config or a.obs_dim != first.obs_dim for a in agents):
-            raise ValueError("group_of needs agents with the same config and observation size")
-        return cls(first.obs_dim, first.action_low, first.action_high, first.config,
-                   [seed for a in agents for seed in a.seeds],
-                   [a.seed_state(i) for a in agents for i in range(a.group_size)])
+        return NoisyExplorer.for_config(self, config, envs)
 
     # ----- acting -------------------------------------------------------
     def _policy(self, s: DDPGState, obs):
-        # training=False: batch norm uses its running statistics when acting.
-        action, _ = self.actor_net(s.actor, obs, training=False)
-        return action
+        return self.actor_net(s.actor, obs)  # inference mode: batch norm uses its running statistics
 
     def _value(self, s: DDPGState, obs):
         """The critic's value of the actor's action, Q(s, mu(s)), both networks in inference mode."""
-        action, _ = self.actor_net(s.actor, obs, training=False)
-        q, _ = self.critic_net(s.critic, [obs, action], training=False)
-        return q[:, 0]
+        return self.critic_net(s.critic, [obs, self.actor_net(s.actor, obs)])[:, 0]
 
     def q_group(self, obs: np.ndarray) -> np.ndarray:
         """Q(s, mu(s)) from every seed's critic: observations (group, n, obs_dim) -> values (group, n)."""
-        if getattr(self, "_q_fn", None) is None:
-            spec = tf.TensorSpec([self.group_size, None, self.obs_dim], tf.float32)
-
-            def graph(obs):
-                state = tf.nest.map_structure(tf.convert_to_tensor, self.state)
-                return tf.vectorized_map(lambda args: self._value(*args), (state, obs))
-
-            self._q_fn = tf.function(graph, input_signature=[spec], jit_compile=True).get_concrete_function()
+        if self._q_fn is None:
+            self._q_fn = self.per_seed(self._value)
         return self._q_fn(tf.constant(np.asarray(obs, np.float32))).numpy()
 
     # ----- learning -----------------------------------------------------
     def td_target(self, s: DDPGState, reward, next_obs, terminated):
-        """y = r + gamma * (1 - terminated) * Q'(s', mu'(s')), from the target networks."""
-        # Target networks run in inference mode (batch norm uses running statistics).
-        next_action, _ = self.actor_net(s.target_actor, next_obs, training=False)
-        next_q, _ = self.critic_net(s.target_critic, [next_obs, next_action], training=False)
-        # Only a true terminal state stops bootstrapping. A time-limit truncation
-        # was stored with terminated = 0, so its target still includes gamma * Q'.
-        return reward + self._gamma * (1.0 - terminated) * next_q[:, 0]
+        """y = r + gamma * (1 - terminated) * Q'(s', mu'(s')), from the target networks (in inference mode)."""
+        next_q = self.critic_net(s.target_critic, [next_obs, self.actor_net(s.target_actor, next_obs)])
+        return bootstrapped(reward, terminated, next_q[:, 0], self._gamma)
 
     def _critic_step(self, critic: NetWeights, critic_adam: AdamState, obs, action, y):
-        """One Adam step on the mean squared TD error of ``critic`` at the stored (s, a): new weights, Adam, loss, Q."""
+        """One Adam step on the mean squared TD error at the stored (s, a): the new critic, its Adam memory, the
+        loss and Q(s, a)."""
         with tf.GradientTape() as tape:
-            tape.watch(critic.trainable)
-            q, stats = self.critic_net(critic, [obs, action], training=True)
+            tape.watch(critic.trainable)  # the weights are plain tensors: the tape is told to follow them
+            q, critic = self.critic_net.train_mode(critic, [obs, action])  # critic: with this batch's BN statistics
             loss = tf.reduce_mean(tf.square(y - q[:, 0]))
         grads = tape.gradient(loss, critic.trainable)
         weights, critic_adam = adam(critic.trainable, grads, critic_adam, self.config.critic_lr)
-        return NetWeights(weights, stats), critic_adam, loss, q
+        return NetWeights(weights, critic.non_trainable), critic_adam, loss, q
 
     def _actor_step(self, actor: NetWeights, actor_adam: AdamState, critic: NetWeights, obs):
-        """One Adam step of the actor on -mean Q(s, mu(s)): new actor, Adam, loss, and the critic (its
-        batch-norm statistics saw the actor's actions)."""
+        """One Adam step of the actor on -mean Q(s, mu(s)): the new actor, its Adam memory, the loss, and the
+        critic (its batch-norm statistics saw the actor's actions; its weights are unchanged)."""
         with tf.GradientTape() as tape:
             tape.watch(actor.trainable)
-            mu, actor_stats = self.actor_net(actor, obs, training=True)
-            q_mu, critic_stats = self.critic_net(critic, [obs, mu], training=True)
+            mu, actor = self.actor_net.train_mode(actor, obs)
+            q_mu, critic = self.critic_net.train_mode(critic, [obs, mu])
             # Minimizing -Q is gradient ascent on Q; the gradient reaches the actor
             # only through dQ/da, the deterministic policy gradient.
             loss = -tf.reduce_mean(q_mu)
         grads = tape.gradient(loss, actor.trainable)
         weights, actor_adam = adam(actor.trainable, grads, actor_adam, self.config.actor_lr)
-        return NetWeights(weights, actor_stats), actor_adam, loss, NetWeights(critic.trainable, critic_stats)
+        return NetWeights(weights, actor.non_trainable), actor_adam, loss, critic
 
     def _train_step(self, s: DDPGState, batch):
-        """One DDPG update of one seed: returns the new state, [critic loss, actor loss, mean Q], ok.
-
-        If either loss is not finite, the seed keeps its old state (ok is False)
-        and the training loop stops with an error that names the seed.
-        """
+        """One DDPG update of one seed: the new state, and the critic loss, actor loss and mean Q it measured."""
         obs, action, reward, next_obs, terminated = batch
         # y is computed outside the tapes: a constant, so no gradient flows into Q' or mu'.
         y = self.td_target(s, reward, next_obs, terminated)
         critic, critic_adam, critic_loss, q = self._critic_step(s.critic, s.critic_adam, obs, action, y)
         actor, actor_adam, actor_loss, critic = self._actor_step(s.actor, s.actor_adam, critic, obs)
-        new = DDPGState(
-            actor,
-            critic,
-            NetWeights(*(soft_update(t, o, self._tau) for t, o in zip(s.target_actor, actor))),
-            NetWeights(*(soft_update(t, o, self._tau) for t, o in zip(s.target_critic, critic))),
-            actor_adam,
-            critic_adam,
-        )
-        ok = tf.logical_and(tf.math.is_finite(critic_loss), tf.math.is_finite(actor_loss))
-        return keep_if(ok, new, s), tf.stack([critic_loss, actor_loss, tf.reduce_mean(q)]), ok
+        new = DDPGState(actor, critic, soft_update(s.target_actor, actor, self._tau),
+                        soft_update(s.target_critic, critic, self._tau), actor_adam, critic_adam)
+        return new, UpdateStats(critic_loss, actor_loss, tf.reduce_mean(q))
 
     # ----- inspection and persistence -------------------------------------
     def network(self, name: str, index: int = 0) -> keras.Model:

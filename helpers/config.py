@@ -1,14 +1,16 @@
-"""One dataclass holds every DDPG setting.
+"""One dataclass holds every setting of a run: ``DDPGConfig``, and ``TD3Config`` and ``DQNConfig`` built on it.
 
 Change a field with ``dataclasses.replace(config, field=value)``; the copy is
 validated again, so a bad value fails at once with a one-line ``ValueError``
-instead of producing a silently wrong run.
+instead of producing a silently wrong run. This module imports no TensorFlow.
 """
 
 from __future__ import annotations
 
 import inspect
+import numbers
 from dataclasses import dataclass, fields
+from typing import ClassVar, Sequence
 
 NOISE_TYPES = ("gaussian", "ou", "none")
 NORMALIZATIONS = ("none", "batch", "layer", "batch_input")
@@ -18,6 +20,9 @@ CRITIC_ACTION_INPUTS = ("input", "hidden")
 @dataclass(frozen=True)
 class DDPGConfig:
     """Hyperparameters of one DDPG run. Each field is documented below it."""
+
+    SWITCHES: ClassVar[tuple[str, ...]] = ()
+    """The fields in which the seeds of one group may differ (besides ``seed``): none for DDPG."""
 
     env_id: str = "Pendulum-v1"
     """Gymnasium id passed to ``gymnasium.make``; ``"module:EnvId"`` imports ``module`` first."""
@@ -132,6 +137,100 @@ class DDPGConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+
+
+@dataclass(frozen=True)
+class TD3Config(DDPGConfig):
+    """DDPGConfig's settings plus TD3's three fixes. The defaults turn all three on, as in the paper."""
+
+    SWITCHES: ClassVar[tuple[str, ...]] = ("twin_critics", "policy_delay", "target_noise", "target_noise_clip")
+    """TD3's own fields: the seeds of one ``TD3Agent`` group may differ in them (an ablation in one group)."""
+
+    twin_critics: bool = True
+    """Clipped double-Q learning: two critics, and the TD target uses the smaller target critic."""
+
+    policy_delay: int = 2
+    """Critic updates per actor update; the target networks update with the actor. 1 turns the delay off."""
+
+    target_noise: float = 0.2
+    """Target-policy smoothing: std of the Gaussian noise on the target action, as a fraction of the
+    action half-range (high - low) / 2. 0 turns smoothing off."""
+
+    target_noise_clip: float = 0.5
+    """The smoothing noise is clipped to +-this fraction of the action half-range."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.twin_critics, bool):
+            raise ValueError(f"twin_critics must be True or False, got {self.twin_critics!r}")
+        if not (isinstance(self.policy_delay, numbers.Integral) and self.policy_delay >= 1):
+            raise ValueError(f"policy_delay must be an integer >= 1, got {self.policy_delay!r}")
+        if self.target_noise < 0:
+            raise ValueError(f"target_noise must be >= 0, got {self.target_noise}")
+        if self.target_noise_clip < 0:
+            raise ValueError(f"target_noise_clip must be >= 0, got {self.target_noise_clip}")
+
+    @property
+    def fixes(self) -> str:
+        """Which of the three fixes are on, e.g. ``"twin + delay + smoothing"`` (``"none"``: plain DDPG)."""
+        on = [name for name, flag in (("twin", self.twin_critics), ("delay", self.policy_delay > 1),
+                                      ("smoothing", self.target_noise > 0)) if flag]
+        return " + ".join(on) or "none"
+
+
+DDPG_SWITCHES = {"twin_critics": False, "policy_delay": 1, "target_noise": 0.0}
+"""TD3's three fixes turned off: ``TD3Agent`` then performs DDPG's update exactly (``tests/test_td3.py``)."""
+
+
+@dataclass(frozen=True)
+class DQNConfig(DDPGConfig):
+    """DDPGConfig's settings plus DQN's own. The Q-network uses ``critic_lr`` and
+    ``hidden_sizes``; ``actor_lr`` and the noise settings are not used."""
+
+    bins: int = 11
+    """Evenly spaced values per action dimension, ends included; joint actions: bins ** action_dim."""
+
+    epsilon_end: float = 0.05
+    """Final probability of a random action; epsilon falls linearly from 1 after the warm-up."""
+
+    epsilon_decay_steps: int = 3_000
+    """Env steps after the warm-up over which epsilon falls from 1 to ``epsilon_end``."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.bins < 2:
+            raise ValueError(f"bins must be at least 2, got {self.bins}")
+        if not 0.0 <= self.epsilon_end <= 1.0:
+            raise ValueError(f"epsilon_end must be in [0, 1], got {self.epsilon_end}")
+        if self.epsilon_decay_steps <= 0:
+            raise ValueError(f"epsilon_decay_steps must be positive, got {self.epsilon_decay_steps}")
+
+
+RUN_FIELDS = ("env_id", "seed", "total_steps", "warmup_steps", "buffer_size", "batch_size", "noise", "noise_sigma",
+              "ou_theta", "ou_dt", "update_every", "eval_every", "eval_episodes", "epsilon_end", "epsilon_decay_steps")
+"""Settings read by the training loop and the explorer; every other field shapes the agent itself."""
+
+
+def learning_fields(config: DDPGConfig) -> set[str]:
+    """The fields of ``config`` that an agent is built with (networks, losses, optimizers, TD3's fixes)."""
+    return {f.name for f in fields(config)} - set(RUN_FIELDS)
+
+
+def check_variants(config: DDPGConfig, variants: Sequence[DDPGConfig], group_size: int) -> None:
+    """One config per seed of a group, each of ``config``'s type and differing from it at most in
+    ``config.SWITCHES`` and ``seed``; a one-line ``ValueError`` (or ``TypeError``) otherwise."""
+    if any(type(v) is not type(config) for v in variants):
+        raise TypeError(f"every seed of a {type(config).__name__} group needs a {type(config).__name__}")
+    if len(variants) != group_size:
+        raise ValueError(f"variants: one {type(config).__name__} per seed is needed ({group_size}), "
+                         f"got {len(variants)}")
+    for v in variants:
+        others = [f.name for f in fields(config) if f.name not in config.SWITCHES + ("seed",)
+                  and getattr(v, f.name) != getattr(config, f.name)]
+        if others:
+            allowed = ", ".join(config.SWITCHES) or "their seeds"
+            raise ValueError(f"the seeds of one group may differ only in {allowed}; a variant differs in "
+                             + ", ".join(others))
 
 
 def field_docs(cls=DDPGConfig) -> dict[str, str]:

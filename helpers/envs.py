@@ -49,20 +49,31 @@ def check_continuous(env: gym.Env, env_id: str = "env") -> None:
         raise EnvError(f"{env_id} needs flat (1-D) observations, got {env.observation_space}")
 
 
-def seed_everything(seed: int) -> np.random.Generator:
-    """Seed Python, NumPy and TensorFlow/Keras once, and return a fresh NumPy generator.
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy's global state and TensorFlow/Keras once (the networks' initial weights come from them).
 
-    Separate streams for separate consumers come from ``generator.spawn(n)``.
-
-    The env is seeded separately, by ``env.reset(seed=seed)`` once per run and
-    ``env.action_space.seed(seed)``. Reseeding every episode would repeat the
-    same start state over and over.
+    Everything else random in a run draws from a generator of its own (``rng(seed, stream)``). The env is
+    seeded separately, by ``env.reset(seed=seed)`` once per run and ``env.action_space.seed(seed)``. Reseeding
+    every episode would repeat the same start state over and over.
     """
-    import keras  # imported here so that using the env helpers alone stays light
+    from helpers.backend import keras  # imported here so that using the env helpers alone stays light
 
     random.seed(seed)
     keras.utils.set_random_seed(seed)  # seeds python, numpy's global state and TF
-    return np.random.default_rng(seed)
+
+
+RNG_STREAMS = {"exploration": None, "replay": 1, "target_smoothing": 2, "epsilon_greedy": 2, "toy_critics": 7}
+"""Each seed's random streams: ``exploration`` (the action noise) is ``default_rng(seed)`` itself, the others
+``default_rng([seed, k])``, so that no two consumers of one run share numbers. TD3's target smoothing and DQN's
+epsilon-greedy share k = 2: no agent has both. ``toy_critics`` draws the data of notebook 07's toy task."""
+
+
+def rng(seed: int, stream: str) -> np.random.Generator:
+    """The generator of one named stream (``RNG_STREAMS``) of seed ``seed``."""
+    if stream not in RNG_STREAMS:
+        raise ValueError(f"stream must be one of {list(RNG_STREAMS)}, got {stream!r}")
+    k = RNG_STREAMS[stream]
+    return np.random.default_rng(seed if k is None else [seed, k])
 
 
 def scaled_env_fn(env_id: str, scale) -> EnvFactory:

@@ -50,25 +50,52 @@ class Evaluator:
         g, e = self.group_size, self.episodes
         low, high = self.envs[0].action_space.low, self.envs[0].action_space.high
         margin = self.tolerance * (high - low) / 2
-        obs = np.stack([env.reset(seed=self.seed + i % e)[0] for i, env in enumerate(self.envs)]).astype(np.float32)
-        returns = np.zeros(g * e)
-        running = np.ones(g * e, dtype=bool)
         at_bound, counted = np.zeros(g * e), np.zeros(g * e)
-        while running.any():
-            actions = np.clip(np.asarray(policy(obs.reshape(g, e, -1))).reshape(g * e, -1), low, high)
-            # Only the steps of episodes still running count (an ended episode takes no more actions).
+
+        def count_bounds(actions, running):  # only the steps of episodes still running count
+            nonlocal at_bound, counted
             at_bound += running * ((actions <= low + margin) | (actions >= high - margin)).mean(axis=-1)
             counted += running
-            for i in np.flatnonzero(running):
-                obs[i], reward, terminated, truncated, _ = self.envs[i].step(actions[i])
-                returns[i] += reward
-                running[i] = not (terminated or truncated)
+
+        returns = rollout(self.envs, reset_all(self.envs, e, self.seed), policy, g, watch=count_bounds)
         self.share_at_bounds = at_bound.reshape(g, e).sum(axis=1) / counted.reshape(g, e).sum(axis=1)
         return returns.reshape(g, e)
 
     def close(self) -> None:
         for env in self.envs:
             env.close()
+
+
+def reset_all(envs: list, episodes: int, seed: int) -> np.ndarray:
+    """Reset env i to evaluation start ``i % episodes`` (``env.reset(seed=seed + i % episodes)``): observations
+    (len(envs), obs_dim)."""
+    return np.stack([env.reset(seed=seed + i % episodes)[0] for i, env in enumerate(envs)]).astype(np.float32)
+
+
+def rollout(envs: list, obs: np.ndarray, group_policy, group_size: int, gamma: float = 1.0,
+            max_steps: int | None = None, through_time_limit: bool = False, watch=None) -> np.ndarray:
+    """Run every env from ``obs`` until its episode ends, all side by side; returns each env's (discounted) return.
+
+    The envs are ``group_size`` blocks, one per policy of the group: ``group_policy`` maps observations
+    (group_size, n, obs_dim) to actions (group_size, n, action_dim), clipped to the action box here. With
+    ``through_time_limit`` a time limit's ``truncated`` does not end an episode (only ``terminated`` does) and
+    ``max_steps`` caps it. ``watch(actions, running)`` sees every step's actions before they are taken.
+    """
+    low, high = envs[0].action_space.low, envs[0].action_space.high
+    returns, discount, steps = np.zeros(len(envs)), 1.0, 0
+    running = np.ones(len(envs), dtype=bool)
+    while running.any() and (max_steps is None or steps < max_steps):
+        actions = np.clip(np.asarray(group_policy(obs.reshape(group_size, -1, obs.shape[-1])))
+                          .reshape(len(envs), -1), low, high)
+        if watch is not None:
+            watch(actions, running)
+        for i in np.flatnonzero(running):  # an ended episode takes no more actions
+            obs[i], reward, terminated, truncated, _ = envs[i].step(actions[i])
+            returns[i] += discount * reward
+            running[i] = not (terminated or (truncated and not through_time_limit))
+        discount *= gamma
+        steps += 1
+    return returns
 
 
 def evaluate(policy: Policy, env_fn: EnvFactory, episodes: int = 10, seed: int = EVAL_SEED) -> np.ndarray:
@@ -134,25 +161,13 @@ def q_against_return(agent, env_fn: EnvFactory, episodes: int = 5, steps: int = 
     rest weighs gamma ** steps (0.0024 for gamma = 0.99 and 600 steps). Q above the return is
     overestimation (Fujimoto et al., 2018, Figure 1).
     """
-    gamma = agent.config.gamma
     g, e = agent.group_size, episodes
     envs = [env_fn() for _ in range(g * e)]
     try:
-        low, high = envs[0].action_space.low, envs[0].action_space.high
-        obs = np.stack([env.reset(seed=seed + i % e)[0] for i, env in enumerate(envs)]).astype(np.float32)
+        obs = reset_all(envs, e, seed)
         q = agent.q_group(obs.reshape(g, e, -1))
-        returns, discount = np.zeros(g * e), 1.0
-        running = np.ones(g * e, dtype=bool)
-        for _ in range(steps):
-            actions = np.clip(agent.act_group(obs.reshape(g, e, -1)).reshape(g * e, -1), low, high)
-            for i in np.flatnonzero(running):
-                # The time limit's `truncated` is ignored: stepping on past it continues the same episode.
-                obs[i], reward, terminated, _, _ = envs[i].step(actions[i])
-                returns[i] += discount * reward
-                running[i] = not terminated
-            discount *= gamma
-            if not running.any():
-                break
+        # The time limit's `truncated` is ignored: stepping on past it continues the same episode.
+        returns = rollout(envs, obs, agent.act_group, g, agent.config.gamma, steps, through_time_limit=True)
     finally:
         for env in envs:
             env.close()

@@ -172,8 +172,7 @@ def check_actor_loss(fn: Callable) -> CheckResult:
 
 def _check_actor_gradient(fn: Callable, passed: str) -> CheckResult:
     """The gradient of ``fn``'s loss with respect to a Keras actor's weights must equal the DDPG one."""
-    import keras
-    import tensorflow as tf
+    from helpers.backend import keras, tf
 
     keras.utils.set_random_seed(0)
     obs_in = keras.Input((3,))
@@ -361,7 +360,7 @@ def check_scale_action(fn: Callable) -> CheckResult:
 
 def check_optimizers(fn: Callable) -> CheckResult:
     """``fn(actor_lr, critic_lr)``: returns ``(actor_optimizer, critic_optimizer)``, two Keras optimizers."""
-    import keras
+    from helpers.backend import keras
 
     name = "make_optimizers(actor_lr, critic_lr)"
     if not callable(fn):

@@ -28,19 +28,15 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from helpers.config import DDPGConfig
-from helpers.loop import History
-from helpers.td3 import TD3Config
+from helpers.config import DDPG_SWITCHES, DDPGConfig, TD3Config
+from helpers.records import History
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "results" / "runs"
 COMMAND = "python -m helpers.tools.experiments run"
 
-DDPG_SWITCHES = {"twin_critics": False, "policy_delay": 1, "target_noise": 0.0}
-"""TD3's three fixes turned off: ``TD3Agent`` then performs DDPG's update exactly (``tests/test_td3.py``)."""
-
-TRAINING_CODE = ("agent.py", "buffer.py", "config.py", "envs.py", "evaluation.py", "group.py", "loop.py",
-                 "networks.py", "noise.py", "td3.py", "experiments.py", "pitfalls.py")
+TRAINING_CODE = ("agent.py", "algorithms.py", "buffer.py", "config.py", "envs.py", "evaluation.py", "group.py",
+                 "loop.py", "networks.py", "noise.py", "records.py", "td3.py", "experiments.py", "pitfalls.py")
 """The modules whose source decides a stored run's numbers; their hashes are its code fingerprint."""
 
 CONVERGENCE_WINDOW = 5
@@ -54,7 +50,7 @@ CONVERGENCE_BAND = 0.05
 class Experiment:
     """Arms that share one task and budget, each changing a few settings or putting back one bug, trained as groups.
 
-    Arms that differ only in TD3's switches train side by side as one group (``helpers.td3.train_arms``); an arm
+    Arms that differ only in TD3's switches train side by side as one group (``helpers.loop.train_arms``); an arm
     that names a bug trains as a group of its own, with the bug's env wrapper or agent class."""
 
     name: str
@@ -62,7 +58,7 @@ class Experiment:
     task: DDPGConfig
     """Everything the arms share: env, budget, networks, evaluation schedule."""
     arms: dict = field(default_factory=dict)
-    """Arm label -> the config fields it sets (for TD3, its switches: ``helpers.td3.SWITCHES``), and optionally
+    """Arm label -> the config fields it sets (for TD3, its switches: ``TD3Config.SWITCHES``), and optionally
     ``"bug"``: the name of a bug in ``helpers.pitfalls.BUGS`` that the arm puts back. ``{}``: the task as it is."""
     seeds: tuple = tuple(range(10))
     final_episodes: int = 100
@@ -164,10 +160,11 @@ def code_fingerprint() -> dict:
 
 def package_versions() -> dict:
     import gymnasium
-    import keras
     import mujoco
     import scipy
-    import tensorflow
+
+    from helpers.backend import keras
+    from helpers.backend import tf as tensorflow
 
     return {"python": platform.python_version(), "tensorflow": tensorflow.__version__, "keras": keras.__version__,
             "numpy": np.__version__, "gymnasium": gymnasium.__version__, "mujoco": mujoco.__version__,
@@ -189,7 +186,7 @@ def train(experiment: Experiment, total_steps: int | None = None, progress: bool
     """
     from helpers.envs import make_env
     from helpers.evaluation import OverestimationTracker
-    from helpers.td3 import train_arms
+    from helpers.loop import train_arms
 
     configs = experiment.configs()
     if total_steps is not None:
@@ -224,20 +221,17 @@ def _train_arm(config: DDPGConfig, seeds, bug: str | None, env_fn, progress: boo
     """One arm as one group: the course's agent, or with the bug named (an env wrapper or an agent class)."""
     import gymnasium as gym
 
-    from helpers.loop import Run, agent_class, train_group
+    from helpers.loop import build_agent, train_group
     from helpers.pitfalls import BUGS
 
-    cls, agent_cls, train_env = BUGS[bug] if bug else None, agent_class(config), env_fn
+    cls, agent_cls, train_env = BUGS[bug] if bug else None, None, env_fn
     if cls is not None and issubclass(cls, gym.Wrapper):
         def train_env():
             return cls(env_fn())
     elif cls is not None:
         agent_cls = cls
-    probe = train_env()
-    agent = agent_cls.for_env(probe, config, list(seeds))
-    probe.close()
-    run = train_group(config, env_fn=train_env, progress=progress, agent=agent, on_step=on_step)
-    return [Run(h.seed, agent.seed_agent(i), h, run.buffers[i]) for i, h in enumerate(run.histories)]
+    agent = build_agent(config, train_env, list(seeds), agent_cls)
+    return train_group(config, env_fn=train_env, progress=progress, agent=agent, on_step=on_step).runs()
 
 
 SPREAD_STATES = 1_000

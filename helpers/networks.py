@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import keras
 import numpy as np
-from keras import layers
 
+from helpers.backend import keras
 from helpers.config import CRITIC_ACTION_INPUTS, NORMALIZATIONS
+
+layers = keras.layers
 
 FINAL_INIT = 3e-3
 """Half-width of the uniform init of both output layers (DDPG paper, section 7)."""

@@ -1,12 +1,16 @@
 """Exploration noise added to the deterministic action.
 
 The names follow Stable-Baselines3: an ``ActionNoise`` is called once per step
-to draw a sample and ``reset()`` at the start of every episode.
+to draw a sample and ``reset()`` at the start of every episode. ``NoisyExplorer``
+is DDPG's behaviour policy for a group of seeds: the actor's action plus noise.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from helpers.config import DDPGConfig
+from helpers.envs import rng
 
 
 class ActionNoise:
@@ -106,6 +110,37 @@ def make_noise(
     if kind == "none":
         return None
     raise ValueError(f"unknown noise {kind!r}; expected 'gaussian', 'ou' or 'none'")
+
+
+class NoisyExplorer:
+    """DDPG's behaviour policy for a group: uniform random actions during the warm-up, then
+    mu(s) + noise, clipped to the action box. Each seed has its own noise and action space."""
+
+    def __init__(self, agent, noises: list, action_spaces: list, warmup_steps: int):
+        self.agent, self.noises, self.spaces, self.warmup_steps = agent, noises, action_spaces, warmup_steps
+        self.low, self.high = action_spaces[0].low, action_spaces[0].high
+
+    @classmethod
+    def for_config(cls, agent, config: DDPGConfig, envs: list) -> "NoisyExplorer":
+        """The config's noise for every seed of ``agent``, each drawn from the seed's ``exploration`` stream."""
+        low, high = envs[0].action_space.low, envs[0].action_space.high
+        noises = [make_noise(config.noise, config.noise_sigma * (high - low) / 2.0, rng(seed, "exploration"),
+                             config.ou_theta, config.ou_dt) for seed in agent.seeds]
+        return cls(agent, noises, [env.action_space for env in envs], config.warmup_steps)
+
+    def __call__(self, obs: np.ndarray, step: int) -> np.ndarray:
+        """Actions (group, action_dim) for observations (group, obs_dim)."""
+        if step <= self.warmup_steps:
+            return np.stack([space.sample() for space in self.spaces])
+        action = self.agent.act_group(obs[:, None])[:, 0]
+        if self.noises[0] is None:
+            return action
+        return np.clip(action + np.stack([noise() for noise in self.noises]), self.low, self.high)
+
+    def reset(self, index: int) -> None:
+        """A new episode began in seed ``index``'s env: OU noise must not carry the last one's drift."""
+        if self.noises[index] is not None:
+            self.noises[index].reset()
 
 
 def sample_path(noise: ActionNoise, steps: int, reset_every: int | None = None) -> np.ndarray:

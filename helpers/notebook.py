@@ -8,6 +8,10 @@ import textwrap
 
 from helpers.config import field_docs
 
+REPO_URL = "https://github.com/ddpg-course/ddpg-measured"
+"""The public repository that Colab clones and opens the notebooks from, and that serves stored videos."""
+BRANCH = "main"
+
 
 def show_source(obj) -> "IPython.display.Markdown":  # noqa: F821
     """Render the real source of a function, class or method from ``helpers``.

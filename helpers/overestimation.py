@@ -40,6 +40,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from helpers.envs import rng as seeded_rng
+
 ARMS = ("fixed actor", "one critic", "clipped double-Q")
 
 
@@ -98,7 +100,7 @@ def make_critics(task: ToyTask, seeds) -> Critics:
     """Each seed's buffer (uniform actions, noisy rewards) and its two critics' random bump centres."""
     centres, actions, rewards = [], [], []
     for seed in seeds:
-        rng = np.random.default_rng([seed, 7])
+        rng = seeded_rng(seed, "toy_critics")
         actions.append(rng.uniform(-1.0, 1.0, task.samples))
         rewards.append(task.reward(actions[-1]) + task.reward_noise * rng.standard_normal(task.samples))
         centres.append(rng.uniform(-1.0, 1.0, (2, task.bumps)))

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
-import tensorflow as tf
 
-from helpers.agent import DDPGAgent
+from helpers.agent import DDPGAgent, bootstrapped
+from helpers.backend import tf
 
 __all__ = ["BUGS", "BatchNormInTrainingMode", "TerminationIgnored", "TimeLimitAsTerminal", "q_at_falls"]
 
@@ -42,15 +42,15 @@ class BatchNormInTrainingMode(DDPGAgent):
         # BUG: training=True when acting. The loop acts on one observation at a time, so each is normalized
         # by the statistics of a batch of one (itself); the course's agent uses training=False.
         def act_alone(o):
-            return self.actor_net(s.actor, o[None], training=True)[0][0]
+            return self.actor_net.train_mode(s.actor, o[None])[0][0]
 
         return tf.vectorized_map(act_alone, obs)
 
     def td_target(self, s, reward, next_obs, terminated):
         # BUG: training=True for the target networks; the course's agent uses their running statistics.
-        next_action, _ = self.actor_net(s.target_actor, next_obs, training=True)
-        next_q, _ = self.critic_net(s.target_critic, [next_obs, next_action], training=True)
-        return reward + self._gamma * (1.0 - terminated) * next_q[:, 0]
+        next_action, _ = self.actor_net.train_mode(s.target_actor, next_obs)
+        next_q, _ = self.critic_net.train_mode(s.target_critic, [next_obs, next_action])
+        return bootstrapped(reward, terminated, next_q[:, 0], self._gamma)
 
 
 BUGS = {"TimeLimitAsTerminal": TimeLimitAsTerminal, "TerminationIgnored": TerminationIgnored,

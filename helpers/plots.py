@@ -7,7 +7,7 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from helpers.loop import History
+from helpers.records import History
 from helpers.stats import mean_ci
 
 COURSE_STYLE = {

@@ -7,11 +7,13 @@
     python -m helpers.train --env MountainCarContinuous-v0 --steps 30000 --noise ou --hidden-sizes 64 64
     python -m helpers.train --env my_package:MyEnv-v0 --no-video
 
-Every field of ``DDPGConfig`` (and, with ``--algo td3``, of ``TD3Config``) is a flag: ``--batch-size 128``,
-``--hidden-sizes 64 64``, ``--no-twin-critics``; ``--help`` lists them with their documentation.
+Every field of ``DDPGConfig`` (and, with ``--algo td3``, of ``TD3Config``; with ``--algo dqn``, of ``DQNConfig``)
+is a flag: ``--batch-size 128``, ``--hidden-sizes 64 64``, ``--no-twin-critics``; ``--help`` lists them with
+their documentation.
 
 With ``--seed`` (default 0) it writes into ``--out`` (default ``runs/<env>_seed<seed>``, a folder git ignores;
-with ``--algo td3`` the name starts with ``td3_``; if that folder exists, the next free ``-2``, ``-3``, ...):
+with ``--algo td3`` or ``dqn`` the name starts with ``td3_`` or ``dqn_``; if that folder exists, the next free
+``-2``, ``-3``, ...):
 the learning curve ``learning_curve.png``, ``untrained.mp4/.gif``, ``trained.mp4/.gif`` and ``summary.json``.
 An ``--out`` folder that already holds files is refused unless ``--overwrite`` is given. With ``--seeds``
 (default folder ``runs/<env>_seeds<first>-<last>``) each seed gets a folder ``seed<k>/`` with its
@@ -25,127 +27,17 @@ import argparse
 import json
 import re
 import sys
-from dataclasses import fields, replace
 from functools import partial
 from pathlib import Path
 
-from helpers.config import CRITIC_ACTION_INPUTS, NOISE_TYPES, NORMALIZATIONS, DDPGConfig, field_docs
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
-def parse_seeds(tokens: list[str]) -> list[int]:
-    """Seeds from tokens such as ``["0-9"]`` or ``["0", "3", "7"]`` (a range includes both ends).
-
-    Raises ``ValueError`` with a one-line reason for an empty list, a negative
-    seed, a malformed or reversed range, or a seed given twice.
-    """
-    if not tokens:
-        raise ValueError("--seeds needs at least one seed, e.g. --seeds 0-9 or --seeds 0 3 7")
-    seeds: list[int] = []
-    for token in tokens:
-        match = re.fullmatch(r"(\d+)(?:-(\d+))?", token.strip())
-        if match is None:
-            raise ValueError(f"--seeds: {token!r} is neither a seed (a non-negative integer) nor a range like 0-9")
-        first, last = int(match[1]), int(match[2] if match[2] is not None else match[1])
-        if last < first:
-            raise ValueError(f"--seeds: the range {token!r} ends before it starts")
-        seeds.extend(range(first, last + 1))
-    duplicates = sorted({s for s in seeds if seeds.count(s) > 1})
-    if duplicates:
-        raise ValueError(f"--seeds: seed {', '.join(map(str, duplicates))} given more than once")
-    if max(seeds) >= 2**32:
-        raise ValueError(f"--seeds: seeds must be below 2**32, got {max(seeds)}")
-    return seeds
-
-
-ALGORITHMS = ("ddpg", "td3")
-
-
-def make_config(algo: str, **fields) -> DDPGConfig:
-    """The default config of ``algo`` ("ddpg" or "td3") with ``fields`` changed (validated)."""
-    if algo == "td3":
-        from helpers.td3 import TD3Config
-
-        return replace(TD3Config(), **fields)
-    return replace(DDPGConfig(), **fields)
-
-
-RENAMED = {"env_id": "--env", "total_steps": "--steps", "warmup_steps": "--warmup",
-           "eval_episodes": "--curve-eval-episodes"}
-"""Config fields whose flag is not ``--field-name``; ``seed`` is set by ``--seed`` or ``--seeds``."""
-
-CHOICES = {"noise": NOISE_TYPES, "normalization": NORMALIZATIONS, "critic_action": CRITIC_ACTION_INPUTS}
-
-
-def config_flag(name: str) -> str:
-    return RENAMED.get(name, "--" + name.replace("_", "-"))
-
-
-def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per field of DDPGConfig and TD3Config, its documentation as the help. Unset flags stay None."""
-    from helpers.td3 import TD3Config
-
-    ddpg = {f.name for f in fields(DDPGConfig)}
-    docs, defaults = field_docs(TD3Config), TD3Config()
-    for group_name, cls_fields in (("DDPG settings (DDPGConfig)", [f for f in fields(TD3Config) if f.name in ddpg]),
-                                   ("TD3 settings (TD3Config, with --algo td3)",
-                                    [f for f in fields(TD3Config) if f.name not in ddpg])):
-        group = parser.add_argument_group(group_name)
-        for f in cls_fields:
-            if f.name == "seed":
-                continue
-            default = getattr(DDPGConfig() if f.name in ddpg else defaults, f.name)
-            shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
-            kwargs = {"dest": f"config_{f.name}", "default": None, "metavar": f.name.upper(),
-                      "help": f"{docs[f.name]} (default: {shown})".replace("``", "").replace("%", "%%")}
-            if f.type == "bool":
-                kwargs.update(action=argparse.BooleanOptionalAction, metavar=None)
-            elif f.type.startswith("tuple"):
-                kwargs.update(type=positive_int, nargs="+", metavar="UNITS")
-            else:
-                kwargs["type"] = {"int": int, "float": float, "str": str}[f.type]
-                if f.name in CHOICES:
-                    kwargs.update(choices=CHOICES[f.name], metavar="{" + ",".join(CHOICES[f.name]) + "}")
-                elif f.name == "total_steps":
-                    kwargs["type"] = positive_int
-            group.add_argument(config_flag(f.name), **kwargs)
-
-
-def config_fields(args: argparse.Namespace) -> dict:
-    """The config fields given on the command line, by field name."""
-    given = {k.removeprefix("config_"): v for k, v in vars(args).items() if k.startswith("config_") and v is not None}
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
-
-
-def build_config(args: argparse.Namespace, seed: int) -> DDPGConfig:
-    """The config of ``--algo`` with the fields given as flags; ``ValueError`` (one line) for a bad value or a
-    TD3 setting without ``--algo td3``."""
-    given = config_fields(args)
-    td3_only = sorted(set(given) - {f.name for f in fields(DDPGConfig)})
-    if args.algo != "td3" and td3_only:
-        verb = "is a TD3 setting" if len(td3_only) == 1 else "are TD3 settings"
-        raise ValueError(f"{', '.join(map(config_flag, td3_only))} {verb}; add --algo td3")
-    return make_config(args.algo, **given, seed=seed)
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose errors are a single line on stderr and exit code 2."""
-
-    def error(self, message: str):
-        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+from helpers.cli import OneLineParser, add_algo_flag, add_config_flags, build_config, fail, parse_seeds, positive_int
+from helpers.config import DDPGConfig
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = DDPGConfig()
     parser = OneLineParser(prog="python -m helpers.train", description=__doc__.split("\n")[0])
-    parser.add_argument("--algo", choices=ALGORITHMS, default="ddpg",
-                        help="ddpg, or td3: DDPG with TD3's three fixes (default: %(default)s)")
+    add_algo_flag(parser)
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--seed", type=int, default=None, help=f"one random seed (default: {defaults.seed})")
     which.add_argument("--seeds", nargs="+", default=None, metavar="SEEDS",
@@ -178,36 +70,71 @@ def main(argv: list[str] | None = None) -> int:
 
     # Heavy imports after argument checks, so `--help` and typos answer at once.
     from helpers.envs import EnvError, make_env
-    from helpers.evaluation import evaluate_group
-    from helpers.loop import TrainingDivergedError, TrainingInterrupted, agent_class, train_group
-    from helpers.video import VideoError, record_video
+    from helpers.loop import build_agent
 
     env_fn = partial(make_env, config.env_id)
     try:
-        probe = env_fn()  # fail fast on a bad id or a discrete action space
+        agent = build_agent(config, env_fn, seeds)  # fails fast on a bad id or a discrete action space
     except EnvError as exc:
         return fail(str(exc))
-    agent = agent_class(config).for_env(probe, config, seeds)
-    probe.close()
-    grouped = args.seed_list is not None
-    seed_dirs = [out / f"seed{s}" for s in seeds] if grouped else [out]
+    seed_dirs = [out / f"seed{s}" for s in seeds] if args.seed_list is not None else [out]
     for folder in seed_dirs:
         folder.mkdir(parents=True, exist_ok=True)
-    filmed = seed_dirs[0]  # the first seed is filmed
-    video_error, recordings = None, {}
-    if not args.no_video:
-        try:
-            # Filmed before training: this is the very network that training starts from.
-            recordings["untrained"] = record_video(agent.seed_agent(0).act, env_fn, filmed / "untrained.mp4")
-        except VideoError as exc:
-            video_error = str(exc)
-            print(f"warning: {video_error}; training goes on without videos", file=sys.stderr)
+    film = Filming(not args.no_video, env_fn, seed_dirs[0])  # the first seed is filmed
+    film("untrained", agent)  # before training: this is the very network that training starts from
+    which = f"seeds {', '.join(map(str, seeds))} side by side" if args.seed_list is not None else f"seed {seeds[0]}"
+    print(f"Training {args.algo.upper()} on {config.env_id} for {config.total_steps} steps ({which}) -> {out}")
+    run = train_and_keep(config, env_fn, agent, args, seed_dirs, out)
+    if isinstance(run, int):
+        return run
+    summaries = write_results(run, config, env_fn, args, seeds, seed_dirs, out)
+    film("trained", run.agent)
+    summaries[0].update(film.summary())
+    write_json(seed_dirs[0] / "summary.json", summaries[0])
+    print_table(summaries, args.eval_episodes)
+    h = run.histories[0]
+    print(f"{config.env_id}: {len(seeds)} × {h.total_steps} steps in {h.wall_s:.1f} s "
+          f"({h.steps_per_s * len(seeds):.0f} env steps/s in all)")
+    if film.recordings:
+        print(f"filmed seed {seeds[0]}: {', '.join(rec.mp4.name for rec in film.recordings.values())} "
+              f"in {seed_dirs[0]}")
+    print(f"wrote {', '.join(sorted(p.name for p in out.iterdir()))} to {out}")
+    return 0
 
-    group = f"seeds {', '.join(map(str, seeds))} side by side" if grouped else f"seed {seeds[0]}"
+
+class Filming:
+    """The first seed's videos: ``untrained`` and ``trained``. A failed recording prints one warning, and the run
+    goes on without videos."""
+
+    def __init__(self, enabled: bool, env_fn, folder: Path):
+        self.enabled, self.env_fn, self.folder = enabled, env_fn, folder
+        self.recordings, self.error = {}, None
+
+    def __call__(self, name: str, agent) -> None:
+        if not self.enabled or self.error is not None:
+            return
+        from helpers.video import VideoError, record_video
+
+        try:
+            self.recordings[name] = record_video(agent.seed_agent(0).act, self.env_fn, self.folder / f"{name}.mp4")
+        except VideoError as exc:
+            self.error = str(exc)
+            print(f"warning: {self.error}; no more videos are made in this run", file=sys.stderr)
+
+    def summary(self) -> dict:
+        """What the first seed's summary.json says about its videos."""
+        videos = {name: {"mp4": rec.mp4.name, "gif": rec.gif.name if rec.gif else None,
+                         "return": round(rec.episode_return, 2)} for name, rec in self.recordings.items()}
+        return {"videos": videos, **({"video_error": self.error} if self.error else {})}
+
+
+def train_and_keep(config: DDPGConfig, env_fn, agent, args, seed_dirs: list[Path], out: Path):
+    """The group run, or the exit code of a run that stopped early after every seed's history was written."""
+    from helpers.loop import TrainingDivergedError, TrainingInterrupted, train_group
+
     algo = args.algo.upper()
-    print(f"Training {algo} on {config.env_id} for {config.total_steps} steps ({group}) -> {out}")
     try:
-        run = train_group(config, env_fn=env_fn, progress=not args.quiet, agent=agent)
+        return train_group(config, env_fn=env_fn, progress=not args.quiet, agent=agent)
     except TrainingDivergedError as exc:
         save_histories(exc.histories, seed_dirs, algo, config.env_id)
         return fail(f"{exc} (every seed's history so far in {out})")
@@ -217,6 +144,13 @@ def main(argv: list[str] | None = None) -> int:
               f"(history.json) and learning curve are in {out}", file=sys.stderr)
         return 130
 
+
+def write_results(run, config: DDPGConfig, env_fn, args, seeds: list[int], seed_dirs: list[Path],
+                  out: Path) -> list[dict]:
+    """The final evaluation of every seed: each seed's summary.json and curve, and with ``--seeds`` the group's."""
+    from helpers.evaluation import evaluate_group
+
+    algo = args.algo.upper()
     returns = evaluate_group(run.agent, env_fn, args.eval_episodes)
     summaries = [seed_summary(config, h, r) for h, r in zip(run.histories, returns)]
     for summary, history, folder in zip(summaries, run.histories, seed_dirs):
@@ -224,37 +158,14 @@ def main(argv: list[str] | None = None) -> int:
         plot_curves([history], folder / "learning_curve.png", algo,
                     f"{algo} on {config.env_id}, seed {history.seed}: final {args.eval_episodes}-episode "
                     f"evaluation {summary['eval_mean']:.0f} ± {summary['eval_std']:.0f}")
-    if grouped:
+    if args.seed_list is not None:
         aggregate = group_summary(config, run.histories, summaries, args.eval_episodes, seeds[0])
         write_json(out / "summary.json", aggregate)
         kept = [h for h in run.histories if not h.diverged]
-        plot_curves(kept, out / "learning_curve.png", algo,
-                    f"{algo} on {config.env_id}, {len(kept)} seeds: final evaluation mean "
-                    f"{aggregate['eval_mean_over_seeds']:.0f}" + (f" ({len(seeds) - len(kept)} frozen seeds left out)"
-                                                                  if len(kept) < len(seeds) else ""))
-
-    if not args.no_video and video_error is None:
-        try:
-            recordings["trained"] = record_video(run.agent.seed_agent(0).act, env_fn, filmed / "trained.mp4")
-        except VideoError as exc:
-            video_error = str(exc)
-            print(f"warning: {video_error}", file=sys.stderr)
-    summaries[0]["videos"] = {
-        name: {"mp4": rec.mp4.name, "gif": rec.gif.name if rec.gif else None, "return": round(rec.episode_return, 2)}
-        for name, rec in recordings.items()
-    }
-    if video_error:
-        summaries[0]["video_error"] = video_error
-    write_json(filmed / "summary.json", summaries[0])
-
-    print_table(summaries, args.eval_episodes)
-    h = run.histories[0]
-    print(f"{config.env_id}: {len(seeds)} × {h.total_steps} steps in {h.wall_s:.1f} s "
-          f"({h.steps_per_s * len(seeds):.0f} env steps/s in all)")
-    if recordings:
-        print(f"filmed seed {seeds[0]}: {', '.join(rec.mp4.name for rec in recordings.values())} in {filmed}")
-    print(f"wrote {', '.join(sorted(p.name for p in out.iterdir()))} to {out}")
-    return 0
+        left_out = f" ({len(seeds) - len(kept)} frozen seeds left out)" if len(kept) < len(seeds) else ""
+        plot_curves(kept, out / "learning_curve.png", algo, f"{algo} on {config.env_id}, {len(kept)} seeds: final "
+                    f"evaluation mean {aggregate['eval_mean_over_seeds']:.0f}{left_out}")
+    return summaries
 
 
 def output_folder(args: argparse.Namespace, config: DDPGConfig, seeds: list[int]) -> Path:
@@ -264,7 +175,7 @@ def output_folder(args: argparse.Namespace, config: DDPGConfig, seeds: list[int]
         if args.out.is_dir() and any(args.out.iterdir()) and not args.overwrite:
             raise ValueError(f"--out {args.out} already holds files: choose another folder, or add --overwrite")
         return args.out
-    name = ("td3_" if args.algo == "td3" else "") + re.sub(r"[^A-Za-z0-9_.-]+", "-", config.env_id)
+    name = ("" if args.algo == "ddpg" else f"{args.algo}_") + re.sub(r"[^A-Za-z0-9_.-]+", "-", config.env_id)
     base = Path("runs") / (f"{name}_seeds{seeds[0]}-{seeds[-1]}" if args.seed_list else f"{name}_seed{seeds[0]}")
     out, k = base, 1
     while out.exists():
@@ -357,11 +268,6 @@ def print_table(summaries: list[dict], eval_episodes: int) -> None:
 
 def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n")
-
-
-def fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
 
 
 if __name__ == "__main__":

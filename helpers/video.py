@@ -284,7 +284,7 @@ def show_video(path: str | Path, width: int = 320) -> StoredVideo:
     """Display a clip stored in the repository's videos/ folder by reference (it is not copied into the notebook).
 
     ``path`` is relative to the notebook, e.g. ``"../videos/gallery/pendulum_trained.mp4"``."""
-    from helpers.tools.colab import REPO_URL
+    from helpers.notebook import BRANCH, REPO_URL
 
     mp4, gif, size = clip_files(path)
     if size > MAX_STORED_BYTES:
@@ -294,7 +294,7 @@ def show_video(path: str | Path, width: int = 320) -> StoredVideo:
     if inside is None:
         raise ValueError(f"{mp4} is not in the course's repository: show a fresh clip with embed_video()")
     raw = REPO_URL.replace("https://github.com/", "https://raw.githubusercontent.com/")
-    return StoredVideo(mp4, gif, width, mp4.as_posix(), f"{raw}/main/{inside.as_posix()}")
+    return StoredVideo(mp4, gif, width, mp4.as_posix(), f"{raw}/{BRANCH}/{inside.as_posix()}")
 
 
 def embed_video(path: str | Path, width: int = 320) -> EmbeddedVideo:

@@ -133,7 +133,7 @@ def test_bad_seeds_give_one_line_and_nonzero_exit(seeds, words):
 
 
 def test_parse_seeds_ranges_and_lists():
-    from helpers.train import parse_seeds
+    from helpers.cli import parse_seeds
 
     assert parse_seeds(["0-9"]) == list(range(10))
     assert parse_seeds(["0", "3", "7"]) == [0, 3, 7]
@@ -164,9 +164,9 @@ def test_the_mujoco_backend_defaults_to_egl_and_a_user_choice_wins():
 def test_every_config_field_is_a_flag_with_its_documentation():
     from dataclasses import fields
 
-    from helpers.config import field_docs
-    from helpers.td3 import TD3Config
-    from helpers.train import build_config, config_flag, parse_args
+    from helpers.cli import build_config, config_flag
+    from helpers.config import TD3Config, field_docs
+    from helpers.train import parse_args
 
     args = parse_args(["--algo", "td3", "--hidden-sizes", "64", "64", "--noise", "ou", "--batch-size", "128",
                        "--no-twin-critics", "--policy-delay", "3", "--curve-eval-episodes", "4"])
@@ -184,6 +184,20 @@ def test_every_config_field_is_a_flag_with_its_documentation():
 def test_a_td3_setting_without_td3_is_one_line_and_exit_2():
     result = run("helpers.train", "--policy-delay", "3", "--no-video")
     assert result.returncode == 2 and result.stderr.strip() == "error: --policy-delay is a TD3 setting; add --algo td3"
+    result = run("helpers.train", "--algo", "td3", "--bins", "5", "--no-video")
+    assert result.returncode == 2 and result.stderr.strip() == "error: --bins is a DQN setting; add --algo dqn"
+
+
+def test_every_algorithm_in_the_table_has_its_flags_and_builds_its_config():
+    from helpers.algorithms import ALGORITHMS
+    from helpers.cli import build_config
+    from helpers.config import DQNConfig
+    from helpers.train import parse_args
+
+    assert build_config(parse_args(["--algo", "dqn", "--bins", "5"]), seed=1) == DQNConfig(bins=5, seed=1)
+    help_text = run("helpers.train", "--help").stdout
+    for algorithm in ALGORITHMS.values():
+        assert algorithm.name in help_text and algorithm.config.__name__ in help_text
 
 
 def test_runs_go_to_an_ignored_folder_and_never_replace_an_earlier_run(tmp_path):

@@ -1,4 +1,4 @@
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 
@@ -41,5 +41,5 @@ def test_bad_values_raise_one_clear_error(field, value, words):
 
 def test_every_field_is_documented():
     docs = field_docs(DDPGConfig)
-    assert set(docs) == set(DDPGConfig.__dataclass_fields__)
+    assert set(docs) == {f.name for f in fields(DDPGConfig)}
     assert all(len(doc) > 10 for doc in docs.values()), docs

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from helpers.config import field_docs
-from helpers.dqn import DQNAgent, DQNConfig, EpsilonGreedy, action_grid, train_dqn
+from helpers.dqn import DQNAgent, DQNConfig, EpsilonGreedy, action_grid
 from helpers.envs import make_env
 from helpers.evaluation import evaluate
-from helpers.loop import train_seeds
+from helpers.loop import train_group, train_seeds
 
 QUICK = replace(DQNConfig(), bins=5, total_steps=1_500, warmup_steps=500, hidden_sizes=(32, 32), eval_every=500,
                 eval_episodes=2, epsilon_decay_steps=500)
@@ -61,17 +61,17 @@ def test_td_target_bootstraps_truncation_and_update_moves_target_by_tau():
 
 
 def test_dqn_trains_through_the_shared_loop_deterministically():
-    (a,), (b,) = train_dqn(QUICK, progress=False).histories, train_dqn(QUICK, progress=False).histories
+    (a,), (b,) = train_group(QUICK, progress=False).histories, train_group(QUICK, progress=False).histories
     assert a.episode_returns == b.episode_returns and a.critic_loss == b.critic_loss
     assert len(a.critic_loss) == QUICK.total_steps - QUICK.warmup_steps
-    runs = train_seeds(replace(QUICK, total_steps=1_000, eval_every=0), [0], trainer=train_dqn)
+    runs = train_seeds(replace(QUICK, total_steps=1_000, eval_every=0), [0])
     assert runs[0].buffer.actions[: len(runs[0].buffer)].min() >= -2.0
 
 
 def test_dqn_learns_pendulum_with_coarse_bins():
     config = replace(QUICK, total_steps=4_000, warmup_steps=1_000, epsilon_decay_steps=2_000, hidden_sizes=(64, 64),
                      eval_every=0)
-    agent = train_dqn(config, progress=False).agent
+    agent = train_group(config, progress=False).agent
     from functools import partial
 
     final = evaluate(agent.act, partial(make_env, "Pendulum-v1"), episodes=10)

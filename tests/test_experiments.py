@@ -7,7 +7,7 @@ import pytest
 
 from helpers import experiments
 from helpers.experiments import EXPERIMENTS, StoredRun, convergence, load, stored_names
-from helpers.loop import History
+from helpers.records import History
 
 
 def test_every_experiment_is_stored():

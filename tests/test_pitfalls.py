@@ -9,8 +9,8 @@ import pytest
 from helpers.buffer import ReplayBuffer
 from helpers.config import DDPGConfig
 from helpers.envs import make_env
-from helpers.loop import History
 from helpers.pitfalls import BUGS, BatchNormInTrainingMode, TerminationIgnored, TimeLimitAsTerminal, q_at_falls
+from helpers.records import History
 
 
 def run_episode(env, action):

@@ -5,8 +5,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from helpers.loop import History
 from helpers.plots import plot_learning_curve
+from helpers.records import History
 
 
 def fake_history(offset, eval_steps=(100, 200, 300)):

@@ -20,8 +20,8 @@ import json
 import platform
 import sys
 
+from helpers.cli import OneLineParser, add_algo_flag, fail, make_config, parse_seeds, positive_int
 from helpers.config import DDPGConfig
-from helpers.train import ALGORITHMS, OneLineParser, fail, make_config, parse_seeds, positive_int
 
 
 def speed_row(label: str, histories) -> dict:
@@ -31,10 +31,10 @@ def speed_row(label: str, histories) -> dict:
             "compile_s": round(h.compile_s, 2), "wall_s": round(h.wall_s, 1), "ms_per_seed_step": parts}
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None):
     defaults = DDPGConfig()
     parser = OneLineParser(prog="python -m helpers.tools.benchmark", description=__doc__.split("\n")[0])
-    parser.add_argument("--algo", choices=ALGORITHMS, default="ddpg", help="ddpg or td3 (default: %(default)s)")
+    add_algo_flag(parser)
     parser.add_argument("--env", default=defaults.env_id)
     parser.add_argument("--seeds", nargs="+", default=["0-9"], help="a range such as 0-9, or a list (default: 0-9)")
     parser.add_argument("--steps", type=positive_int, default=defaults.total_steps)
@@ -44,12 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-single", action="store_true", help="skip the single-seed path")
     args = parser.parse_args(argv)
     try:
-        seeds = parse_seeds(args.seeds)
+        args.seed_list = parse_seeds(args.seeds)
     except ValueError as exc:
         parser.error(str(exc))
+    return args
 
-    import numpy as np
 
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    seeds = args.seed_list
     from helpers.envs import EnvError, make_env
     from helpers.evaluation import evaluate_group
     from helpers.loop import train_group
@@ -71,7 +74,19 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(speed_row("group", group.histories))
     print(f"group of {len(seeds)}: {rows[-1]['steps_per_s']:.0f} steps/s", file=sys.stderr, flush=True)
     finals = evaluate_group(group.agent, env_fn, args.final_episodes)
+    print_tables(rows, seeds, finals, args.final_episodes)
+    summary = make_summary(args, config, seeds, rows, finals)
+    if alone is not None:
+        solo = evaluate_group(alone.agent, env_fn, args.final_episodes)[0]
+        summary.update(single_steps_per_s=rows[0]["steps_per_s"],
+                       group_over_single=round(rows[1]["steps_per_s"] / rows[0]["steps_per_s"], 2),
+                       first_seed_alone_vs_in_group=alone_vs_group(alone, group, solo, finals[0], seeds[0],
+                                                                   rows[1]["steps_per_s"] / rows[0]["steps_per_s"]))
+    print(json.dumps(summary))
+    return 0
 
+
+def print_tables(rows: list[dict], seeds: list[int], finals, episodes: int) -> None:
     parts = list(rows[-1]["ms_per_seed_step"])
     print(f"| path | seeds | env steps/s (all seeds) | compile s | {' | '.join(f'ms/step {p}' for p in parts)} |")
     print("|---|---:|---:|---:|" + "---:|" * len(parts))
@@ -79,12 +94,14 @@ def main(argv: list[str] | None = None) -> int:
         cells = " | ".join(f"{r['ms_per_seed_step'].get(p, 0):.3f}" for p in parts)
         print(f"| {r['path']} | {r['seeds']} | {r['steps_per_s']:.0f} | {r['compile_s']:.1f} | {cells} |")
     print()
-    print(f"| seed | final {args.final_episodes}-episode evaluation |")
+    print(f"| seed | final {episodes}-episode evaluation |")
     print("|---:|---:|")
     for seed, r in zip(seeds, finals):
         print(f"| {seed} | {r.mean():.1f} ± {r.std():.1f} |")
 
-    summary = {
+
+def make_summary(args, config: DDPGConfig, seeds: list[int], rows: list[dict], finals) -> dict:
+    return {
         "algo": args.algo,
         "env": args.env,
         "steps": args.steps,
@@ -100,29 +117,23 @@ def main(argv: list[str] | None = None) -> int:
         "paths": rows,
         "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}",
     }
-    if alone is not None:
-        summary["single_steps_per_s"] = rows[0]["steps_per_s"]
-        summary["group_over_single"] = round(rows[1]["steps_per_s"] / rows[0]["steps_per_s"], 2)
-        solo = evaluate_group(alone.agent, env_fn, args.final_episodes)[0]
-        drift = max(float(np.max(np.abs(a - b))) for a, b in zip(
-            alone.agent.seed_state(0).actor.trainable, group.agent.seed_state(0).actor.trainable))
-        a, b = np.array(alone.histories[0].critic_loss), np.array(group.histories[0].critic_loss)
-        apart = np.abs(a - b) > 1e-3 * np.abs(a)
-        first_apart = int(np.argmax(apart)) + 1 if apart.any() else None
-        summary["first_seed_alone_vs_in_group"] = {
-            "first_update_with_critic_loss_apart_by_1e-3": first_apart,
-            "updates": len(a),
+
+
+def alone_vs_group(alone, group, solo, in_group, seed: int, speedup: float) -> dict:
+    """How far the first seed's run in the group drifted from its run alone (round-off of a different graph)."""
+    import numpy as np
+
+    drift = max(float(np.max(np.abs(a - b))) for a, b in zip(
+        alone.agent.seed_state(0).actor.trainable, group.agent.seed_state(0).actor.trainable))
+    a, b = np.array(alone.histories[0].critic_loss), np.array(group.histories[0].critic_loss)
+    apart = np.abs(a - b) > 1e-3 * np.abs(a)
+    first_apart = int(np.argmax(apart)) + 1 if apart.any() else None
+    print(f"\nseed {seed} alone and in the group: critic losses first differ by more than 0.1% at update "
+          f"{first_apart} of {len(a)}; final evaluation {solo.mean():.1f} alone, {in_group.mean():.1f} in the "
+          f"group; largest actor weight difference at the end {drift:.2g}; group/single speed {speedup:.2f}×")
+    return {"first_update_with_critic_loss_apart_by_1e-3": first_apart, "updates": len(a),
             "final_eval_mean_alone": round(float(solo.mean()), 1),
-            "final_eval_mean_in_group": round(float(finals[0].mean()), 1),
-            "max_abs_actor_weight_difference": drift,
-        }
-        print(f"\nseed {seeds[0]} alone and in the group: critic losses first differ by more than 0.1% at update "
-              f"{first_apart} of {len(a)}; final evaluation {solo.mean():.1f} alone, "
-              f"{finals[0].mean():.1f} in the group; "
-              f"largest actor weight difference at the end {drift:.2g}; group/single speed "
-              f"{summary['group_over_single']:.2f}×")
-    print(json.dumps(summary))
-    return 0
+            "final_eval_mean_in_group": round(float(in_group.mean()), 1), "max_abs_actor_weight_difference": drift}
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """One-click Google Colab: the badges and the first code cell of every notebook.
 
-The repository URL lives here and only here. The notebooks' Colab cells and
-badges, and the badges in README.md, are written from it:
+The repository URL lives in ``helpers.notebook.REPO_URL`` and only there (the
+stored videos are served from it too). The notebooks' Colab cells and badges,
+and the badges in README.md, are written from it:
 
     python -m helpers.tools.colab        # after changing REPO_URL (for a fork), or adding a notebook
 
@@ -16,9 +17,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-REPO_URL = "https://github.com/ddpg-course/ddpg-measured"
-"""The public repository that Colab clones and opens the notebooks from."""
-BRANCH = "main"
+from helpers.notebook import BRANCH, REPO_URL
+
 COLAB_REQUIREMENTS = "requirements-colab.txt"
 """What Colab lacks: requirements.txt minus Jupyter and the test tools."""
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"

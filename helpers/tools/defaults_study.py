@@ -45,55 +45,62 @@ def main(argv: list[str] | None = None) -> int:
         report(data["arms"], data["multi_pendulum_reference"])
         return 0
 
-    import numpy as np
-
-    from helpers.config import DDPGConfig
-    from helpers.envs import make_env
-    from helpers.evaluation import evaluate, evaluate_group
-    from helpers.loop import train_group
-    from helpers.stats import summarize
-
     seeds = list(range(2 if args.quick else args.seeds))
     arms, pendulum_actor = [], None
     for env_id, steps in TASKS.items():
-        steps = 1_500 if args.quick else steps
-        pendulums = 2 if env_id == "MultiPendulum-v0" else 1
         for hidden in SIZES:
             for placement in PLACEMENTS:
-                config = replace(DDPGConfig(), env_id=env_id, total_steps=steps, hidden_sizes=hidden,
-                                 critic_action=placement, eval_every=steps)
-                start = time.perf_counter()
-                run = train_group(config, seeds, progress=False)
-                finals = evaluate_group(run.agent, partial(make_env, env_id), 100).mean(axis=1)
-                if env_id == "Pendulum-v1" and hidden == SIZES[-1] and placement == "input":
-                    best = int(np.argmax(finals))
-                    pendulum_actor = (seeds[best], run.agent.seed_agent(best))
-                low, high = summarize(finals).mean_ci
-                arm = {"env": env_id, "steps": steps, "hidden_sizes": list(hidden), "critic_action": placement,
-                       "seeds": seeds, "final_eval_per_seed": np.round(finals, 1).tolist(),
-                       "mean": round(float(finals.mean()), 1), "ci95": [round(low, 1), round(high, 1)],
-                       "worst": round(float(finals.min()), 1),
-                       "solved": int((finals >= BAR_PER_PENDULUM * pendulums).sum()),
-                       "wall_s": round(time.perf_counter() - start, 1),
-                       "steps_per_s": round(run.histories[0].steps_per_s * len(seeds), 1)}
+                arm, agent = train_arm(env_id, 1_500 if args.quick else steps, hidden, placement, seeds)
                 arms.append(arm)
+                if env_id == "Pendulum-v1" and hidden == SIZES[-1] and placement == "input":
+                    best = int(max(range(len(seeds)), key=lambda i: arm["final_eval_per_seed"][i]))
+                    pendulum_actor = (seeds[best], agent.seed_agent(best))
                 print(json.dumps(arm), file=sys.stderr, flush=True)
-
-    reference = None
-    if pendulum_actor is not None:
-        seed, agent = pendulum_actor
-
-        def per_pendulum(obs):  # each pendulum's (cos, sin, velocity) through the Pendulum-v1 actor
-            return agent.act(obs.reshape(-1, 3)).reshape(len(obs), -1)
-
-        returns = evaluate(per_pendulum, partial(make_env, "MultiPendulum-v0"), 100)
-        reference = {"what": f"the best Pendulum-v1 actor of the 256-256 input arm (seed {seed}) applied to "
-                             "each pendulum separately", "mean": round(float(returns.mean()), 1)}
-
+    reference = multi_pendulum_reference(*pendulum_actor) if pendulum_actor is not None else None
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"arms": arms, "multi_pendulum_reference": reference}, indent=1) + "\n")
     report(arms, reference)
     return 0
+
+
+def train_arm(env_id: str, steps: int, hidden: tuple, placement: str, seeds: list[int]) -> tuple[dict, object]:
+    """One arm of the study, all seeds as one group: its stored record, and the trained group."""
+    import numpy as np
+
+    from helpers.config import DDPGConfig
+    from helpers.envs import make_env
+    from helpers.evaluation import evaluate_group
+    from helpers.loop import train_group
+    from helpers.stats import summarize
+
+    pendulums = 2 if env_id == "MultiPendulum-v0" else 1
+    config = replace(DDPGConfig(), env_id=env_id, total_steps=steps, hidden_sizes=hidden, critic_action=placement,
+                     eval_every=steps)
+    start = time.perf_counter()
+    run = train_group(config, seeds, progress=False)
+    finals = evaluate_group(run.agent, partial(make_env, env_id), 100).mean(axis=1)
+    low, high = summarize(finals).mean_ci
+    arm = {"env": env_id, "steps": steps, "hidden_sizes": list(hidden), "critic_action": placement,
+           "seeds": seeds, "final_eval_per_seed": np.round(finals, 1).tolist(),
+           "mean": round(float(finals.mean()), 1), "ci95": [round(low, 1), round(high, 1)],
+           "worst": round(float(finals.min()), 1),
+           "solved": int((finals >= BAR_PER_PENDULUM * pendulums).sum()),
+           "wall_s": round(time.perf_counter() - start, 1),
+           "steps_per_s": round(run.histories[0].steps_per_s * len(seeds), 1)}
+    return arm, run.agent
+
+
+def multi_pendulum_reference(seed: int, agent) -> dict:
+    """The best Pendulum-v1 actor applied to each pendulum of MultiPendulum-v0 separately."""
+    from helpers.envs import make_env
+    from helpers.evaluation import evaluate
+
+    def per_pendulum(obs):  # each pendulum's (cos, sin, velocity) through the Pendulum-v1 actor
+        return agent.act(obs.reshape(-1, 3)).reshape(len(obs), -1)
+
+    returns = evaluate(per_pendulum, partial(make_env, "MultiPendulum-v0"), 100)
+    return {"what": f"the best Pendulum-v1 actor of the 256-256 input arm (seed {seed}) applied to "
+                    "each pendulum separately", "mean": round(float(returns.mean()), 1)}
 
 
 def difference(c) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from helpers.train import OneLineParser
+from helpers.cli import OneLineParser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -129,6 +129,33 @@ def _returns(clip: Clip) -> str:
     return f"{clip.eval_mean:.1f} ± {clip.eval_std:.1f}"
 
 
+OTHER_FOLDERS = [
+        "## `Pendulum-v1_seed0/`: made by `python -m helpers.train --out videos/Pendulum-v1_seed0 --overwrite`",
+        "",
+        "The main job of the README: `untrained` and `trained` clips of the same run as the gallery's Pendulum "
+        "clips (same settings and seed), its learning curve, and `summary.json` with its 100-episode evaluation.",
+        "",
+        "## `Pendulum-v1_seeds0-9/`: made by "
+        "`python -m helpers.train --seeds 0-9 --out videos/Pendulum-v1_seeds0-9 --overwrite`",
+        "",
+        "The same settings for seeds 0 to 9, trained side by side as one group: an aggregate `summary.json` and "
+        "learning curve, and a folder per seed with its own. Seed 0 is filmed (`seed0/`); its run in the group "
+        "drifts from its run alone by round-off, so these clips are not byte-identical to the ones above.",
+        "",
+        "## `07_td3/`: made by `python -m helpers.tools.experiments run td3_inverted_pendulum`",
+        "",
+        "Seed 0 of DDPG and of TD3 on InvertedPendulum-v5 after 30,000 steps at the defaults, filmed noise-free "
+        "from the course's video start state by the command that trains the stored run "
+        "(`results/runs/td3_inverted_pendulum/`); notebook 07 shows them. Both filmed episodes return 1000.0, the "
+        "maximum, as do both seeds on their 100-episode final evaluation.",
+        "",
+        "Notebook 05 films its own agent into `runs/05_ddpg/`, a folder git ignores, and embeds the clips in its "
+        "output, so running it changes no file here.",
+        "",
+]
+"""The sections of videos/README.md about the folders that other commands write."""
+
+
 def videos_readme(clips: list[Clip]) -> str:
     """The index of videos/: what each clip shows, its returns and the command that made it."""
     rows = ["| clip | env | training steps | what it shows | return of the filmed episode | "
@@ -159,28 +186,7 @@ def videos_readme(clips: list[Clip]) -> str:
         "",
         *rows,
         "",
-        "## `Pendulum-v1_seed0/`: made by `python -m helpers.train --out videos/Pendulum-v1_seed0 --overwrite`",
-        "",
-        "The main job of the README: `untrained` and `trained` clips of the same run as the gallery's Pendulum "
-        "clips (same settings and seed), its learning curve, and `summary.json` with its 100-episode evaluation.",
-        "",
-        "## `Pendulum-v1_seeds0-9/`: made by "
-        "`python -m helpers.train --seeds 0-9 --out videos/Pendulum-v1_seeds0-9 --overwrite`",
-        "",
-        "The same settings for seeds 0 to 9, trained side by side as one group: an aggregate `summary.json` and "
-        "learning curve, and a folder per seed with its own. Seed 0 is filmed (`seed0/`); its run in the group "
-        "drifts from its run alone by round-off, so these clips are not byte-identical to the ones above.",
-        "",
-        "## `07_td3/`: made by `python -m helpers.tools.experiments run td3_inverted_pendulum`",
-        "",
-        "Seed 0 of DDPG and of TD3 on InvertedPendulum-v5 after 30,000 steps at the defaults, filmed noise-free "
-        "from the course's video start state by the command that trains the stored run "
-        "(`results/runs/td3_inverted_pendulum/`); notebook 07 shows them. Both filmed episodes return 1000.0, the "
-        "maximum, as do both seeds on their 100-episode final evaluation.",
-        "",
-        "Notebook 05 films its own agent into `runs/05_ddpg/`, a folder git ignores, and embeds the clips in its "
-        "output, so running it changes no file here.",
-        "",
+        *OTHER_FOLDERS,
     ])
 
 
