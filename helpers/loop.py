@@ -25,8 +25,8 @@ from helpers.evaluation import Evaluator
 from helpers.group import stack_samples
 from helpers.records import GroupRun, History, Run, RunLog, TrainingDivergedError, TrainingInterrupted
 
-__all__ = ["GroupRun", "History", "Run", "TrainingDivergedError", "TrainingInterrupted", "build_agent", "train",
-           "train_arms", "train_group", "train_seeds"]
+__all__ = ["GroupRun", "History", "Run", "TrainingDivergedError", "TrainingInterrupted", "build_agent", "run_steps",
+           "train", "train_arms", "train_group", "train_seeds"]
 
 
 def make_replay_buffer(config: DDPGConfig, env) -> ReplayBuffer:
@@ -186,15 +186,17 @@ def train(config: DDPGConfig = DDPGConfig(), env_fn: EnvFactory | None = None, p
 
 
 def train_seeds(config: DDPGConfig, seeds: Sequence[int], env_fn: EnvFactory | None = None, label: str = "",
-                progress: bool = False) -> list[Run]:
+                progress: bool = False, agent_cls: type | None = None) -> list[Run]:
     """Train every seed as one group (same config otherwise) and print one line per seed. The algorithm is the
-    one ``config`` asks for: a ``DQNConfig`` trains DQN, a ``TD3Config`` TD3.
+    one ``config`` asks for (a ``DQNConfig`` trains DQN, a ``TD3Config`` TD3), or ``agent_cls``, a subclass
+    such as a notebook's agent with a bug put back.
 
     Each ``Run`` holds a group-of-one agent for its seed, so it can be
     evaluated, filmed or saved alone, and its replay buffer, so the states it
     visited can be inspected.
     """
-    run = train_group(config, list(seeds), env_fn, progress)
+    agent = build_agent(config, env_fn, list(seeds), agent_cls)
+    run = train_group(config, env_fn=env_fn, progress=progress, agent=agent)
     for history in run.histories:
         last = f", last evaluation {history.eval_means()[-1]:.1f}" if history.eval_steps else ""
         frozen = f"; FROZEN, leave it out: {history.diverged}" if history.diverged else ""
