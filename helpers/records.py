@@ -18,6 +18,7 @@ from tqdm import tqdm
 from helpers.buffer import ReplayBuffer
 from helpers.config import DDPGConfig
 
+
 @dataclass
 class History:
     """Everything one seed's run measured. ``to_dict()`` gives plain JSON-ready values."""
