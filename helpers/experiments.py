@@ -321,9 +321,51 @@ def run(name: str, out: Path | None = None, progress: bool = True) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "arms.json", arms)
     _write_json(out / "run.json", meta)  # last: a run.json is only ever next to the arms it describes
+    first = {label: [r["eval_returns"][: REPLAY_STEPS // experiment.task.eval_every] for r in records]
+             for label, records in arms.items()}
+    write_replay(out, first)  # a run's own first evaluations are the replay of the CPU that trained it
     for label in experiment.film:
         film(runs[label][0], experiment, label)
     return out
+
+
+REPLAY_STEPS = 2_000
+"""Steps of a replay: the start of a stored run trained again, to check that the code still makes its numbers."""
+
+ISA_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16",
+             "amx_tile", "amx_bf16", "amx_int8")
+"""The instruction sets that XLA's compiled CPU code may use; its round-off depends on which are there."""
+
+
+def cpu_signature() -> str:
+    """This machine's CPU for the purpose of exact round-off: its model and the vector instructions it offers.
+
+    A run's numbers are exactly repeatable on one kind of CPU, but XLA compiles other code for other
+    instruction sets, and after a few hundred updates the tiny differences have grown into other returns."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        return f"{platform.machine()} {platform.processor()}"
+    text = cpuinfo.read_text()
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "")
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return f"{model} [{' '.join(f for f in ISA_FLAGS if f in flags)}]"
+
+
+def replay(name: str, steps: int = REPLAY_STEPS) -> dict[str, list]:
+    """Train the first ``steps`` env steps of experiment ``name`` again (every arm and seed, as stored): per arm,
+    each seed's evaluation returns, rounded as stored."""
+    runs, _ = train(EXPERIMENTS[name], total_steps=steps, progress=False, diagnostics=False)
+    return {label: [np.round(r.history.eval_returns, 3).tolist() for r in seeds] for label, seeds in runs.items()}
+
+
+def write_replay(folder: Path, eval_returns: dict[str, list]) -> None:
+    """Add this CPU's first evaluations to ``folder/replays.json`` with the package versions and code that made
+    them (``python -m helpers.tools.experiments replay NAME`` records one on a new kind of CPU)."""
+    path = folder / "replays.json"
+    replays = json.loads(path.read_text()) if path.exists() else {}
+    replays[cpu_signature()] = {"steps": REPLAY_STEPS, "versions": package_versions(), "code": code_fingerprint(),
+                                "date": __import__("time").strftime("%Y-%m-%d"), "eval_returns": eval_returns}
+    _write_json(path, replays)
 
 
 def _write_json(path: Path, value) -> None:
@@ -363,6 +405,12 @@ class StoredRun:
         self.name, self.folder = name, folder
         self.meta = json.loads((folder / "run.json").read_text())
         self.records = json.loads((folder / "arms.json").read_text())
+
+    def replays(self) -> dict:
+        """The first evaluations of this run trained again on each kind of CPU (``write_replay``), by
+        ``cpu_signature``."""
+        path = self.folder / "replays.json"
+        return json.loads(path.read_text()) if path.exists() else {}
 
     @property
     def arms(self) -> list[str]:

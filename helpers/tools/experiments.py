@@ -3,6 +3,11 @@
     python -m helpers.tools.experiments list             # every experiment, and whether it is stored and current
     python -m helpers.tools.experiments run NAME         # train it and write results/runs/NAME/
     python -m helpers.tools.experiments check            # exit 1 if a stored run differs from its definition
+    python -m helpers.tools.experiments replay NAME      # record its first evaluations on this kind of CPU
+
+A run's numbers repeat exactly only on the kind of CPU that made them (XLA compiles for the CPU's instruction
+set). ``replay`` trains the first 2,000 steps of a stored run again and records their evaluations for this CPU
+in ``results/runs/NAME/replays.json``; the tests then check on such a CPU that the code still makes them.
 """
 
 from __future__ import annotations
@@ -20,19 +25,32 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="train an experiment and store it in results/runs/NAME/")
     run.add_argument("name")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    commands.add_parser("replay", help="record the first evaluations of a stored run on this CPU").add_argument("name")
     args = parser.parse_args(argv)
 
     from helpers import experiments
 
+    if args.command in ("run", "replay") and args.name not in experiments.EXPERIMENTS:
+        print(f"error: no experiment {args.name!r}; known: {', '.join(experiments.EXPERIMENTS)}", file=sys.stderr)
+        return 2
     if args.command == "run":
-        if args.name not in experiments.EXPERIMENTS:
-            known = ", ".join(experiments.EXPERIMENTS)
-            print(f"error: no experiment {args.name!r}; known: {known}", file=sys.stderr)
-            return 2
         out = experiments.run(args.name, progress=not args.quiet)
         print(experiments.load(args.name).provenance())
         print(f"written to {out}")
         return 0
+    if args.command == "replay":
+        stored = experiments.load(args.name)
+        experiments.write_replay(stored.folder, experiments.replay(args.name))
+        print(f"recorded the first {experiments.REPLAY_STEPS:,} steps of {args.name} on {experiments.cpu_signature()} "
+              f"in {stored.folder / 'replays.json'}")
+        return 0
+    return list_or_check(args.command)
+
+
+def list_or_check(command: str) -> int:
+    """Print every experiment with its status (``list``), or only the stale ones (``check``: exit 1 if any)."""
+    from helpers import experiments
+
     stored = set(experiments.stored_names())
     stale = 0
     for name, experiment in experiments.EXPERIMENTS.items():
@@ -42,11 +60,11 @@ def main(argv: list[str] | None = None) -> int:
             differences = experiments.load(name).differences()
             stale += bool(differences)
             status = "stored, current" if not differences else "stored, STALE: " + "; ".join(differences)
-        if args.command == "list":
+        if command == "list":
             print(f"{name}: {experiment.description}\n    {status}")
         elif status != "stored, current":
             print(f"{name}: {status}")
-    return 1 if args.command == "check" and stale else 0
+    return 1 if command == "check" and stale else 0
 
 
 if __name__ == "__main__":
