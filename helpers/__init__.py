@@ -22,4 +22,4 @@ if sys.platform.startswith("linux"):
     os.environ.setdefault("MUJOCO_GL", "egl")  # read by mujoco when it is first imported
 
 if "ipykernel" in sys.modules:
-    import helpers.backend  # noqa: F401  (TensorFlow, quietly, before a notebook imports it itself)
+    from . import backend as _backend  # noqa: F401  (TensorFlow, quietly, before a notebook imports it itself)

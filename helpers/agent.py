@@ -148,25 +148,25 @@ class DDPGAgent(GroupLearner):
         loss and Q(s, a)."""
         with tf.GradientTape() as tape:
             tape.watch(critic.trainable)  # the weights are plain tensors: the tape is told to follow them
-            q, critic = self.critic_net.train_mode(critic, [obs, action])  # critic: with this batch's BN statistics
+            q, critic_bn = self.critic_net.train_mode(critic, [obs, action])  # and the batch-norm statistics
             loss = tf.reduce_mean(tf.square(y - q[:, 0]))
         grads = tape.gradient(loss, critic.trainable)
         weights, critic_adam = adam(critic.trainable, grads, critic_adam, self.config.critic_lr)
-        return NetWeights(weights, critic.non_trainable), critic_adam, loss, q
+        return NetWeights(weights, critic_bn), critic_adam, loss, q
 
     def _actor_step(self, actor: NetWeights, actor_adam: AdamState, critic: NetWeights, obs):
         """One Adam step of the actor on -mean Q(s, mu(s)): the new actor, its Adam memory, the loss, and the
         critic (its batch-norm statistics saw the actor's actions; its weights are unchanged)."""
         with tf.GradientTape() as tape:
             tape.watch(actor.trainable)
-            mu, actor = self.actor_net.train_mode(actor, obs)
-            q_mu, critic = self.critic_net.train_mode(critic, [obs, mu])
+            mu, actor_bn = self.actor_net.train_mode(actor, obs)
+            q_mu, critic_bn = self.critic_net.train_mode(critic, [obs, mu])
             # Minimizing -Q is gradient ascent on Q; the gradient reaches the actor
             # only through dQ/da, the deterministic policy gradient.
             loss = -tf.reduce_mean(q_mu)
         grads = tape.gradient(loss, actor.trainable)
         weights, actor_adam = adam(actor.trainable, grads, actor_adam, self.config.actor_lr)
-        return NetWeights(weights, actor.non_trainable), actor_adam, loss, critic
+        return NetWeights(weights, actor_bn), actor_adam, loss, NetWeights(critic.trainable, critic_bn)
 
     def _train_step(self, s: DDPGState, batch):
         """One DDPG update of one seed: the new state, and the critic loss, actor loss and mean Q it measured."""
@@ -174,9 +174,11 @@ class DDPGAgent(GroupLearner):
         # y is computed outside the tapes: a constant, so no gradient flows into Q' or mu'.
         y = self.td_target(s, reward, next_obs, terminated)
         critic, critic_adam, critic_loss, q = self._critic_step(s.critic, s.critic_adam, obs, action, y)
-        actor, actor_adam, actor_loss, critic = self._actor_step(s.actor, s.actor_adam, critic, obs)
-        new = DDPGState(actor, critic, soft_update(s.target_actor, actor, self._tau),
-                        soft_update(s.target_critic, critic, self._tau), actor_adam, critic_adam)
+        # The actor climbs the freshly updated critic; critic_seen is that critic with the batch-norm statistics
+        # of the actor's pass (the same critic when there is no batch norm).
+        actor, actor_adam, actor_loss, critic_seen = self._actor_step(s.actor, s.actor_adam, critic, obs)
+        new = DDPGState(actor, critic_seen, soft_update(s.target_actor, actor, self._tau),
+                        soft_update(s.target_critic, critic_seen, self._tau), actor_adam, critic_adam)
         return new, UpdateStats(critic_loss, actor_loss, tf.reduce_mean(q))
 
     # ----- inspection and persistence -------------------------------------
@@ -224,8 +226,11 @@ class DDPGAgent(GroupLearner):
         # Every online network has an Adam memory named after it; it starts afresh.
         adams = {f"{name}_adam": adam_init(loaded[name].trainable) for name in self._NETWORKS
                  if f"{name}_adam" in self._State._fields}
-        # Anything else in the state (TD3's switches) stays as it is.
+        # Anything else in the state (TD3's switches) stays as it is, but for TD3's update counter, the clock of
+        # its delayed actor updates, which restarts with the Adam memories.
         current = self.seed_state(index)
         kept = {f: getattr(current, f) for f in self._State._fields if f not in loaded and f not in adams}
+        if "updates" in kept:
+            kept["updates"] = np.zeros_like(kept["updates"])
         state = self._State(**loaded, **adams, **kept)
         tf.nest.map_structure(lambda var, value: var[index].assign(value), self.state, state)

@@ -217,20 +217,25 @@ def learning_fields(config: DDPGConfig) -> set[str]:
 
 
 def check_variants(config: DDPGConfig, variants: Sequence[DDPGConfig], group_size: int) -> None:
-    """One config per seed of a group, each of ``config``'s type and differing from it at most in
-    ``config.SWITCHES`` and ``seed``; a one-line ``ValueError`` (or ``TypeError``) otherwise."""
+    """One config per seed of a group, each of ``config``'s type and with its learning settings
+    (``learning_fields``), ``config.SWITCHES`` aside: one compiled update serves the whole group. Run settings
+    may differ (a group assembled to evaluate seeds of other runs); ``helpers.loop.train_group`` trains every
+    seed with the run settings of the config it is given. A one-line ``ValueError`` (or ``TypeError``)
+    otherwise."""
     if any(type(v) is not type(config) for v in variants):
         raise TypeError(f"every seed of a {type(config).__name__} group needs a {type(config).__name__}")
     if len(variants) != group_size:
         raise ValueError(f"variants: one {type(config).__name__} per seed is needed ({group_size}), "
                          f"got {len(variants)}")
     for v in variants:
-        others = [f.name for f in fields(config) if f.name not in config.SWITCHES + ("seed",)
-                  and getattr(v, f.name) != getattr(config, f.name)]
+        others = sorted(f for f in learning_fields(config) - set(config.SWITCHES)
+                        if getattr(v, f) != getattr(config, f))
+        if others and config.SWITCHES:
+            raise ValueError(f"the seeds of one group may differ only in {', '.join(config.SWITCHES)} of their "
+                             f"learning settings; a variant differs in {', '.join(others)}")
         if others:
-            allowed = ", ".join(config.SWITCHES) or "their seeds"
-            raise ValueError(f"the seeds of one group may differ only in {allowed}; a variant differs in "
-                             + ", ".join(others))
+            raise ValueError(f"the seeds of one {type(config).__name__} group share their learning settings; a "
+                             f"variant differs in {', '.join(others)}")
 
 
 def field_docs(cls=DDPGConfig) -> dict[str, str]:

@@ -54,7 +54,7 @@ class DQNAgent(GroupLearner):
         self.config = config
         self.grid = np.asarray(grid, dtype=np.float32)
         self.obs_dim, self.action_dim = int(obs_dim), self.grid.shape[1]
-        self.q_net = PureModel(build_q_network(obs_dim, len(self.grid), config.hidden_sizes, "q"))
+        self.q_net = PureModel(self._new_q())
         self._grid = tf.constant(self.grid)
         self._gamma = tf.constant(config.gamma, tf.float32)
         self._tau = tf.constant(config.tau, tf.float32)
@@ -68,9 +68,12 @@ class DQNAgent(GroupLearner):
     def _env_args(self) -> tuple:
         return self.obs_dim, self.grid
 
+    def _new_q(self) -> keras.Model:
+        return build_q_network(self.obs_dim, len(self.grid), self.config.hidden_sizes, "q")
+
     def _init_state(self, seed: int, variant: DQNConfig | None = None) -> DQNState:
         seed_everything(seed)  # seeds the Q-network's initial weights
-        q = self.q_net.weights_of(build_q_network(self.obs_dim, len(self.grid), self.config.hidden_sizes))
+        q = self.q_net.weights_of(self._new_q())
         return DQNState(q, q, adam_init(q.trainable))
 
     def make_explorer(self, config: DQNConfig, envs: list) -> "EpsilonGreedy":
@@ -81,6 +84,7 @@ class DQNAgent(GroupLearner):
         return tf.gather(self._grid, tf.argmax(self.q_net(s.q, obs), axis=1, output_type=tf.int32))
 
     def _train_step(self, s: DQNState, batch):
+        """One DQN update of one seed: regress Q(s, a) on y = r + gamma (1 - terminated) max_a' Q'(s', a')."""
         obs, action, reward, next_obs, terminated = batch
         # The buffer holds the executed grid actions; recover their indices exactly.
         distance = tf.reduce_sum(tf.square(action[:, None, :] - self._grid[None, :, :]), axis=2)
@@ -88,7 +92,7 @@ class DQNAgent(GroupLearner):
         y = bootstrapped(reward, terminated, tf.reduce_max(self.q_net(s.target_q, next_obs), axis=1), self._gamma)
         with tf.GradientTape() as tape:
             tape.watch(s.q.trainable)
-            q_values, _ = self.q_net.train_mode(s.q, obs)
+            q_values, _ = self.q_net.train_mode(s.q, obs)  # the Q-network has no batch norm to update
             q = tf.gather(q_values, index, axis=1, batch_dims=1)
             loss = tf.reduce_mean(tf.square(y - q))
         grads = tape.gradient(loss, s.q.trainable)
@@ -107,7 +111,7 @@ class EpsilonGreedy:
 
     def __init__(self, agent: DQNAgent, config: DQNConfig):
         self.agent, self.config = agent, config
-        self.rngs = [rng(seed, "epsilon_greedy") for seed in agent.seeds]
+        self.generators = [rng(seed, "epsilon_greedy") for seed in agent.seeds]
 
     def epsilon(self, step: int) -> float:
         c = self.config
@@ -117,11 +121,11 @@ class EpsilonGreedy:
     def __call__(self, obs: np.ndarray, step: int) -> np.ndarray:
         """Actions (group, action_dim) for observations (group, obs_dim)."""
         eps = self.epsilon(step)
-        random = [rng.integers(len(self.agent.grid)) if rng.random() < eps else None for rng in self.rngs]
-        if all(r is not None for r in random):
-            return self.agent.grid[random]
+        picks = [g.integers(len(self.agent.grid)) if g.random() < eps else None for g in self.generators]
+        if all(p is not None for p in picks):
+            return self.agent.grid[picks]
         greedy = self.agent.act_group(obs[:, None])[:, 0]
-        return np.stack([greedy[i] if r is None else self.agent.grid[r] for i, r in enumerate(random)])
+        return np.stack([greedy[i] if p is None else self.agent.grid[p] for i, p in enumerate(picks)])
 
     def reset(self, index: int) -> None:
         """Epsilon-greedy has no memory across steps."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from typing import Callable
 
 import gymnasium as gym
@@ -58,8 +57,7 @@ def seed_everything(seed: int) -> None:
     """
     from helpers.backend import keras  # imported here so that using the env helpers alone stays light
 
-    random.seed(seed)
-    keras.utils.set_random_seed(seed)  # seeds python, numpy's global state and TF
+    keras.utils.set_random_seed(seed)  # seeds Python's random, NumPy's global state and TensorFlow
 
 
 RNG_STREAMS = {"exploration": None, "replay": 1, "target_smoothing": 2, "epsilon_greedy": 2, "toy_critics": 7}

@@ -57,7 +57,7 @@ class Evaluator:
             at_bound += running * ((actions <= low + margin) | (actions >= high - margin)).mean(axis=-1)
             counted += running
 
-        returns = rollout(self.envs, reset_all(self.envs, e, self.seed), policy, g, watch=count_bounds)
+        returns = rollout(self.envs, reset_to_eval_starts(self.envs, e, self.seed), policy, g, watch=count_bounds)
         self.share_at_bounds = at_bound.reshape(g, e).sum(axis=1) / counted.reshape(g, e).sum(axis=1)
         return returns.reshape(g, e)
 
@@ -66,7 +66,7 @@ class Evaluator:
             env.close()
 
 
-def reset_all(envs: list, episodes: int, seed: int) -> np.ndarray:
+def reset_to_eval_starts(envs: list, episodes: int, seed: int) -> np.ndarray:
     """Reset env i to evaluation start ``i % episodes`` (``env.reset(seed=seed + i % episodes)``): observations
     (len(envs), obs_dim)."""
     return np.stack([env.reset(seed=seed + i % episodes)[0] for i, env in enumerate(envs)]).astype(np.float32)
@@ -79,7 +79,8 @@ def rollout(envs: list, obs: np.ndarray, group_policy, group_size: int, gamma: f
     The envs are ``group_size`` blocks, one per policy of the group: ``group_policy`` maps observations
     (group_size, n, obs_dim) to actions (group_size, n, action_dim), clipped to the action box here. With
     ``through_time_limit`` a time limit's ``truncated`` does not end an episode (only ``terminated`` does) and
-    ``max_steps`` caps it. ``watch(actions, running)`` sees every step's actions before they are taken.
+    ``max_steps`` caps it. ``watch(actions, running)`` sees every step's actions before they are taken. ``obs``
+    is updated in place.
     """
     low, high = envs[0].action_space.low, envs[0].action_space.high
     returns, discount, steps = np.zeros(len(envs)), 1.0, 0
@@ -164,7 +165,7 @@ def q_against_return(agent, env_fn: EnvFactory, episodes: int = 5, steps: int = 
     g, e = agent.group_size, episodes
     envs = [env_fn() for _ in range(g * e)]
     try:
-        obs = reset_all(envs, e, seed)
+        obs = reset_to_eval_starts(envs, e, seed)
         q = agent.q_group(obs.reshape(g, e, -1))
         # The time limit's `truncated` is ignored: stepping on past it continues the same episode.
         returns = rollout(envs, obs, agent.act_group, g, agent.config.gamma, steps, through_time_limit=True)

@@ -68,11 +68,11 @@ class PureModel:
         return outputs
 
     def train_mode(self, weights: NetWeights, inputs) -> tuple:
-        """The outputs in training mode, and ``weights`` with the batch-norm statistics that this batch updated
-        (the same weights when the network has no batch norm)."""
+        """The outputs in training mode, and the non-trainable weights that this batch updated: the batch-norm
+        statistics (an empty list for a network without batch norm)."""
         outputs, non_trainable = self.model.stateless_call(weights.trainable, weights.non_trainable, inputs,
                                                            training=True)
-        return outputs, NetWeights(weights.trainable, list(non_trainable))
+        return outputs, list(non_trainable)
 
     def load_into_model(self, weights: NetWeights) -> keras.Model:
         """A new Keras model, built like the wrapped one, holding a copy of ``weights`` (to inspect, save or call).
@@ -139,8 +139,10 @@ class GroupLearner:
     ``_init_state(seed, variant)`` (one seed's initial state, a nest of NumPy
     arrays), ``_train_step(state, batch)`` (one update of one seed: the new
     state and its ``UpdateStats``), ``_policy(state, obs)`` (actions for a batch
-    of observations) and ``_env_args()`` (the arguments before ``config`` that
-    rebuild the agent). Then they call ``_build_group(seeds, ...)``.
+    of observations), ``_env_args()`` (the arguments before ``config`` that
+    rebuild the agent), ``for_env(env, config, seeds, variants)`` (an agent
+    sized for an env) and ``make_explorer(config, envs)`` (its behaviour policy
+    for ``helpers.loop.train_group``). Then they call ``_build_group(seeds, ...)``.
 
     ``variants`` gives each seed a config of its own; they may differ from
     ``config`` only in the fields ``config.SWITCHES`` names (TD3's fixes), so
@@ -233,7 +235,8 @@ class GroupLearner:
 
     # ----- learning -----------------------------------------------------
     def _update_graph(self, *batches):
-        """Up to k updates for every seed: each batch part is (group, k, batch, ...); stats are (group, k', 3).
+        """Up to k updates for every seed: each batch part is (group, k, batch, ...). Returns the statistics,
+        (group, k, 3) with the rows after a stop left zero, and k', the number of updates that ran.
 
         The loop stops after the first update in which a training seed's loss was not
         finite. That seed's state is left as it was before it, so no later update

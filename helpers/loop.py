@@ -1,4 +1,5 @@
-"""The DDPG training loop: act, step, store, update, evaluate, for one seed or a group of seeds.
+"""The training loop of every algorithm of the course (DDPG, TD3, DQN): act, step, store, update, evaluate, for
+one seed or a group of seeds.
 
 ``train_group`` trains N seeds of one config side by side: N envs step
 together, one compiled act call per env step and one compiled update call
@@ -19,7 +20,7 @@ import numpy as np
 
 from helpers.algorithms import agent_class
 from helpers.buffer import ReplayBuffer
-from helpers.config import DDPGConfig, learning_fields
+from helpers.config import RUN_FIELDS, DDPGConfig, learning_fields
 from helpers.envs import EnvFactory, make_env, rng
 from helpers.evaluation import Evaluator
 from helpers.group import stack_samples
@@ -100,17 +101,21 @@ def train_group(
     carries the run as it was.
     """
     env_fn = env_fn or partial(make_env, config.env_id)
-    envs = GroupEnvs(env_fn, agent.seeds if agent is not None else list(seeds) if seeds is not None else [config.seed])
-    agent = agent or agent_class(config).for_env(envs.envs[0], config, envs.seeds)
-    check_agent(agent, config, envs)
-    buffers = [make_replay_buffer(replace(config, seed=s), envs.envs[0]) for s in agent.seeds]
-    explorer = explorer or agent.make_explorer(config, envs.envs)
-    evaluator = Evaluator(env_fn, config.eval_episodes, agent.group_size) if config.eval_every else None
-    log = RunLog(config, agent.seeds, progress, on_freeze=agent.freeze)
-    try:
-        run_steps(config, agent, envs, buffers, explorer, evaluator, log, on_step)
-    except KeyboardInterrupt:
-        raise TrainingInterrupted(GroupRun(agent, log.finish(), buffers)) from None
+    if agent is None:
+        agent = build_agent(config, env_fn, seeds)
+    elif seeds is not None and list(seeds) != list(agent.seeds):
+        raise ValueError(f"seeds {list(seeds)} differ from the agent's {list(agent.seeds)}: pass one or the other")
+    check_agent(agent, config)
+    envs, evaluator = GroupEnvs(env_fn, agent.seeds), None
+    try:  # every env is closed at the end, whatever happens
+        buffers = [make_replay_buffer(replace(config, seed=s), envs.envs[0]) for s in agent.seeds]
+        explorer = explorer or agent.make_explorer(config, envs.envs)
+        evaluator = Evaluator(env_fn, config.eval_episodes, agent.group_size) if config.eval_every else None
+        log = RunLog(config, agent.seeds, progress, on_freeze=agent.freeze)
+        try:
+            run_steps(config, agent, envs, buffers, explorer, evaluator, log, on_step)
+        except KeyboardInterrupt:
+            raise TrainingInterrupted(GroupRun(agent, log.finish(), buffers)) from None
     finally:
         envs.close()
         if evaluator:
@@ -168,12 +173,11 @@ def run_updates(agent, buffers: list[ReplayBuffer], batch_size: int, log: RunLog
         first += stats.critic_loss.shape[1]
 
 
-def check_agent(agent, config: DDPGConfig, envs: GroupEnvs) -> None:
+def check_agent(agent, config: DDPGConfig) -> None:
     """The agent must have been built with this config's learning settings (``helpers.config.learning_fields``)."""
     names = sorted(learning_fields(config) | learning_fields(agent.config))
     mismatch = [f for f in names if getattr(agent.config, f, None) != getattr(config, f, None)]
     if mismatch:
-        envs.close()
         raise ValueError(f"the agent was built with other settings for {', '.join(mismatch)}; "
                          "build it with this config")
 
@@ -216,13 +220,19 @@ def train_arms(arms: dict[str, DDPGConfig], seeds: Sequence[int], env_fn: EnvFac
     ``on_step(step, agent)`` sees the whole group, arms in the order given, ``len(seeds)`` seeds each.
     """
     labels, configs, seeds = list(arms), list(arms.values()), list(seeds)
+    shared = sorted({f for c in configs for f in RUN_FIELDS if getattr(c, f, None) != getattr(configs[0], f, None)})
+    if shared:
+        raise ValueError(f"the arms train side by side, so they must share their run settings; they differ in "
+                         f"{', '.join(shared)}")
     agent = build_agent(configs[0], env_fn, seeds * len(configs), variants=[c for c in configs for _ in seeds])
     run = train_group(configs[0], env_fn=env_fn, progress=progress, agent=agent, on_step=on_step)
     out, n = {}, len(seeds)
     for a, label in enumerate(labels):
         out[label] = run.runs(range(a * n, (a + 1) * n))
-        last = np.mean([r.history.eval_means()[-1] for r in out[label]]) if run.histories[0].eval_steps else np.nan
-        print(f"{label}: {n} seeds, last evaluation {last:.1f} (mean over seeds)", flush=True)
+        kept = [r.history for r in out[label] if not r.history.diverged and r.history.eval_steps]
+        last = f"last evaluation {np.mean([h.eval_means()[-1] for h in kept]):.1f} (mean over seeds)" if kept else ""
+        frozen = f"; {n - len(kept)} frozen seeds left out" if len(kept) < n and kept else ""
+        print(f"{label}: {n} seeds, {last}{frozen}", flush=True)
     print_speed(run.histories, f"{len(labels)} arms × {n} seeds")
     return out
 

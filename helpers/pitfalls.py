@@ -39,15 +39,15 @@ class BatchNormInTrainingMode(DDPGAgent):
     """Acting and targets with batch norm in training mode: each batch normalizes itself."""
 
     def _policy(self, s, obs):
-        # BUG: training=True when acting. The loop acts on one observation at a time, so each is normalized
-        # by the statistics of a batch of one (itself); the course's agent uses training=False.
+        # BUG: training mode when acting. The loop acts on one observation at a time, so each is normalized by
+        # the statistics of a batch of one (itself); the course's agent calls self.actor_net(s.actor, obs).
         def act_alone(o):
             return self.actor_net.train_mode(s.actor, o[None])[0][0]
 
         return tf.vectorized_map(act_alone, obs)
 
     def td_target(self, s, reward, next_obs, terminated):
-        # BUG: training=True for the target networks; the course's agent uses their running statistics.
+        # BUG: training mode for the target networks; the course's agent uses their running statistics.
         next_action, _ = self.actor_net.train_mode(s.target_actor, next_obs)
         next_q, _ = self.critic_net.train_mode(s.target_critic, [next_obs, next_action])
         return bootstrapped(reward, terminated, next_q[:, 0], self._gamma)

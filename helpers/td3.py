@@ -142,14 +142,14 @@ class TD3Agent(DDPGAgent):
         t = s.updates + 1
         due = t % s.switches.policy_delay == 0
         stepped_actor, stepped_adam, actor_loss, critic_seen = self._actor_step(s.actor, s.actor_adam, critic, obs)
-        actor, actor_adam, critic = keep_if(due, (stepped_actor, stepped_adam, critic_seen),
-                                            (s.actor, s.actor_adam, critic))
+        actor, actor_adam, critic_kept = keep_if(due, (stepped_actor, stepped_adam, critic_seen),
+                                                 (s.actor, s.actor_adam, critic))
         target_actor, target_critic, target_critic2 = keep_if(
             due,
-            (soft_update(s.target_actor, actor, tau), soft_update(s.target_critic, critic, tau),
+            (soft_update(s.target_actor, actor, tau), soft_update(s.target_critic, critic_kept, tau),
              soft_update(s.target_critic2, critic2, tau)),
             (s.target_actor, s.target_critic, s.target_critic2))
-        new = TD3State(actor, critic, target_actor, target_critic, actor_adam, critic_adam,
+        new = TD3State(actor, critic_kept, target_actor, target_critic, actor_adam, critic_adam,
                        critic2, target_critic2, critic2_adam, s.switches, t)
         # The actor loss is that of the current actor at every update, also where its step was not due.
         return new, UpdateStats(critic_loss, actor_loss, tf.reduce_mean(q))

@@ -1,4 +1,4 @@
-"""The main job: train DDPG (or TD3), evaluate it, and record videos.
+"""The main job: train DDPG (or TD3, or DQN), evaluate it, and record videos.
 
     python -m helpers.train                       # DDPG on Pendulum-v1, seed 0
     python -m helpers.train --algo td3 --env InvertedPendulum-v5 --steps 30000
@@ -30,6 +30,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
+from helpers.algorithms import algorithm_of
 from helpers.cli import OneLineParser, add_algo_flag, add_config_flags, build_config, fail, parse_seeds, positive_int
 from helpers.config import DDPGConfig
 
@@ -196,7 +197,7 @@ def save_histories(histories, seed_dirs: list[Path], algo: str, env_id: str) -> 
 def seed_summary(config: DDPGConfig, history, returns) -> dict:
     """One seed's results, JSON-ready."""
     return {
-        "algo": type(config).__name__.removesuffix("Config").lower(),
+        "algo": algorithm_of(config).name,
         "env": config.env_id,
         "seed": history.seed,
         "total_steps": history.total_steps,
@@ -222,7 +223,7 @@ def group_summary(config: DDPGConfig, histories, summaries, eval_episodes: int, 
     means = [s["eval_mean"] for s in kept]
     h = histories[0]
     return {
-        "algo": type(config).__name__.removesuffix("Config").lower(),
+        "algo": algorithm_of(config).name,
         "env": config.env_id,
         "seeds": [s["seed"] for s in summaries],
         "total_steps": h.total_steps,

@@ -62,3 +62,50 @@ def test_keras_pure_adam_is_still_unavailable_on_tensorflow():
     optimizer.build(weights)
     with pytest.raises(ValueError, match="not supported with the TensorFlow backend"):
         optimizer.stateless_apply([v.value for v in optimizer.variables], [tf.ones(3)], [w.value for w in weights])
+
+
+def test_a_group_may_gather_seeds_of_runs_with_other_run_settings_but_not_other_networks():
+    from dataclasses import replace
+
+    from helpers.agent import DDPGAgent
+
+    base = DDPGConfig(hidden_sizes=(8,))
+    a = DDPGAgent(3, [-2.0], [2.0], base, seeds=[0])
+    b = DDPGAgent(3, [-2.0], [2.0], replace(base, noise="ou", total_steps=5_000), seeds=[1])
+    group = DDPGAgent.group_of([a, b])
+    assert group.seeds == (0, 1) and group.config_of(1).noise == "ou"
+    c = DDPGAgent(3, [-2.0], [2.0], replace(base, actor_lr=1e-4), seeds=[2])
+    with pytest.raises(ValueError, match="share their learning settings; a variant differs in actor_lr"):
+        DDPGAgent.group_of([a, c])
+
+
+def test_train_arms_refuses_arms_with_other_run_settings():
+    from dataclasses import replace
+
+    from helpers.loop import train_arms
+
+    td3 = TD3Config(total_steps=100, warmup_steps=50)
+    with pytest.raises(ValueError, match="must share their run settings; they differ in total_steps"):
+        train_arms({"a": td3, "b": replace(td3, total_steps=200, policy_delay=1)}, [0])
+
+
+def test_train_group_refuses_seeds_that_contradict_its_agent():
+    from helpers.agent import DDPGAgent
+    from helpers.loop import train_group
+
+    agent = DDPGAgent(3, [-2.0], [2.0], DDPGConfig(hidden_sizes=(8,)), seeds=[0, 1])
+    with pytest.raises(ValueError, match=r"seeds \[5\] differ from the agent's \[0, 1\]"):
+        train_group(DDPGConfig(hidden_sizes=(8,)), [5], agent=agent)
+
+
+def test_loading_weights_restarts_td3s_delay_clock_with_its_adam(tmp_path):
+    from helpers.td3 import TD3Agent
+
+    agent = TD3Agent(3, [-2.0], [2.0], TD3Config(hidden_sizes=(8,), batch_size=4), seeds=[0])
+    batch = [np.zeros((3, 4, 3)), np.zeros((3, 4, 1)), np.zeros((3, 4)), np.zeros((3, 4, 3)), np.zeros((3, 4))]
+    agent.update([np.asarray(b, np.float32) for b in batch])
+    assert int(agent.seed_state(0).updates) == 3
+    agent.save(tmp_path)
+    agent.load(tmp_path)
+    state = agent.seed_state(0)
+    assert int(state.updates) == 0 and float(state.critic_adam.step) == 0.0 and state.switches == (True, 2)

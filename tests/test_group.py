@@ -122,7 +122,8 @@ def test_a_diverging_seed_is_frozen_and_the_others_train_on_unchanged(point_mass
 
     def env_fn(**kw):
         count.append(1)
-        return point_mass(nan_at=600 if len(count) == 2 else None, **kw)  # the second env made: seed 1's
+        # The third env made is seed 1's: the first sizes the agent (build_agent), the second is seed 0's.
+        return point_mass(nan_at=600 if len(count) == 3 else None, **kw)
 
     snapshot = {}
 

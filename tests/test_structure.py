@@ -53,6 +53,15 @@ def layer_of(module: str) -> int:
     return next(i for i, layer in enumerate(LAYERS) if top in layer)
 
 
+def test_the_algorithm_table_names_agents_below_the_loop():
+    """``helpers.algorithms`` imports its agents by name (importlib), out of the static graph's sight."""
+    from helpers.algorithms import ALGORITHMS
+
+    for algorithm in ALGORITHMS.values():
+        module = algorithm.agent.split(":")[0].removeprefix("helpers.")
+        assert layer_of(module) < layer_of("loop"), algorithm
+
+
 def test_every_module_has_a_layer():
     unplaced = [m for m in imports() if not any((m.split(".")[0]) in layer for layer in LAYERS)]
     assert not unplaced, f"add these modules to a layer in LAYERS: {unplaced}"

@@ -123,17 +123,20 @@ def alone_vs_group(alone, group, solo, in_group, seed: int, speedup: float) -> d
     """How far the first seed's run in the group drifted from its run alone (round-off of a different graph)."""
     import numpy as np
 
+    # The first network of the state: the actor of DDPG and TD3, the Q-network of DQN.
     drift = max(float(np.max(np.abs(a - b))) for a, b in zip(
-        alone.agent.seed_state(0).actor.trainable, group.agent.seed_state(0).actor.trainable))
+        alone.agent.seed_state(0)[0].trainable, group.agent.seed_state(0)[0].trainable))
     a, b = np.array(alone.histories[0].critic_loss), np.array(group.histories[0].critic_loss)
     apart = np.abs(a - b) > 1e-3 * np.abs(a)
     first_apart = int(np.argmax(apart)) + 1 if apart.any() else None
     print(f"\nseed {seed} alone and in the group: critic losses first differ by more than 0.1% at update "
           f"{first_apart} of {len(a)}; final evaluation {solo.mean():.1f} alone, {in_group.mean():.1f} in the "
-          f"group; largest actor weight difference at the end {drift:.2g}; group/single speed {speedup:.2f}×")
+          f"group; largest weight difference of its first network (the actor, or DQN's Q) at the end {drift:.2g}; "
+          f"group/single speed {speedup:.2f}×")
     return {"first_update_with_critic_loss_apart_by_1e-3": first_apart, "updates": len(a),
             "final_eval_mean_alone": round(float(solo.mean()), 1),
-            "final_eval_mean_in_group": round(float(in_group.mean()), 1), "max_abs_actor_weight_difference": drift}
+            "final_eval_mean_in_group": round(float(in_group.mean()), 1),
+            "max_abs_first_network_weight_difference": drift}
 
 
 if __name__ == "__main__":

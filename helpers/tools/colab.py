@@ -58,7 +58,7 @@ def setup_cell(notebook: str | Path, url: str = REPO_URL) -> str:
     root = colab_clone_dir(url)
     folder = Path(notebook).parent.as_posix()
     return f'''{SETUP_MARKER} On Google Colab this cell fetches the course and installs what Colab
-# lacks; anywhere else it does nothing. Written by `python -m helpers.tools.colab` (edit REPO_URL there).
+# lacks; anywhere else it does nothing. Written by `python -m helpers.tools.colab` from helpers/notebook.py.
 import sys
 
 if "google.colab" in sys.modules:
