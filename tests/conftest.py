@@ -4,7 +4,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import helpers  # noqa: F401  (imports TensorFlow quietly before anything else)
+import helpers.backend  # noqa: F401  (TensorFlow, imported quietly before anything else)
 
 
 class PointMass(gym.Env):
