@@ -85,7 +85,8 @@ SLOW = {
     "test_td3.py": ("test_an_ablation_group_trains_each_seed_as_its_own_variant_would_alone",
                     "test_the_loop_builds_td3_for_a_td3_config", "test_train_arms_splits_one_group_run_into_arms"),
     "test_dqn.py": ("test_dqn_trains_through_the_shared_loop", "test_dqn_learns_pendulum"),
-    "test_reference.py": ("test_the_dynamic_programming_optimum",),
+    "test_reference.py": ("test_the_dynamic_programming_optimum", "test_the_optimum_of_a_pendulum",
+                          "test_the_optimal_policy", "test_multi_pendulum_references"),  # the DP solve
 }
 """Tests that train for many steps, solve a dynamic program or start a new Python: per file, the prefixes
 of their names ("" for the whole file). The fast tier keeps one normalization of the group property test."""
