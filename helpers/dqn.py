@@ -127,5 +127,12 @@ class EpsilonGreedy:
         greedy = self.agent.act_group(obs[:, None])[:, 0]
         return np.stack([greedy[i] if p is None else self.agent.grid[p] for i, p in enumerate(picks)])
 
+    def checkpoint_state(self) -> list:
+        return [g.bit_generator.state for g in self.generators]
+
+    def restore_checkpoint_state(self, states: list) -> None:
+        for generator, state in zip(self.generators, states):
+            generator.bit_generator.state = state
+
     def reset(self, index: int) -> None:
         """Epsilon-greedy has no memory across steps."""

@@ -203,6 +203,13 @@ class GroupLearner:
         mask[index] = False
         self.training.assign(mask)
 
+    def extra_state(self) -> dict:
+        """Random streams the learner keeps outside ``state`` (TD3's smoothing noise), for a checkpoint."""
+        return {}
+
+    def set_extra_state(self, extra: dict) -> None:
+        """Restore what ``extra_state`` returned."""
+
     def seed_state(self, index: int = 0):
         """The state of the seed at ``index`` in the group, as NumPy arrays."""
         return tf.nest.map_structure(lambda v: v[index].numpy(), self.state)

@@ -14,12 +14,15 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
+from helpers import checkpoint as checkpoints
 from helpers.algorithms import agent_class
 from helpers.buffer import ReplayBuffer
+from helpers.checkpoint import Checkpointing, Position
 from helpers.config import RUN_FIELDS, DDPGConfig, learning_fields
 from helpers.envs import EnvFactory, make_env, rng
 from helpers.evaluation import Evaluator
@@ -83,6 +86,8 @@ def train_group(
     agent=None,
     explorer=None,
     on_step: Callable[[int, object], None] | None = None,
+    checkpoint: Checkpointing | None = None,
+    resume: str | Path | None = None,
 ) -> GroupRun:
     """Train ``config`` once per seed, all seeds side by side, for ``config.total_steps`` env steps each.
 
@@ -99,21 +104,29 @@ def train_group(
     they were before, its history ends there with ``diverged`` saying why) and the others go on; only the
     last seed still training raises ``TrainingDivergedError``. Ctrl-C raises ``TrainingInterrupted``, which
     carries the run as it was.
+
+    ``checkpoint`` saves the whole run every ``checkpoint.every`` env steps (``helpers.checkpoint``);
+    ``resume`` (a folder with a checkpoint) continues a run from its last checkpoint, exactly.
     """
     env_fn = env_fn or partial(make_env, config.env_id)
-    if agent is None:
-        agent = build_agent(config, env_fn, seeds)
-    elif seeds is not None and list(seeds) != list(agent.seeds):
-        raise ValueError(f"seeds {list(seeds)} differ from the agent's {list(agent.seeds)}: pass one or the other")
-    check_agent(agent, config)
+    saved = checkpoints.load(resume) if resume is not None else None
+    agent = agent_for(config, env_fn, seeds, agent, saved["agent"]["seeds"] if saved else None)
+    if checkpoint is not None:
+        checkpoint.check(config.update_every)
     envs, evaluator = GroupEnvs(env_fn, agent.seeds), None
     try:  # every env is closed at the end, whatever happens
         buffers = [make_replay_buffer(replace(config, seed=s), envs.envs[0]) for s in agent.seeds]
+        position = Position(0, config.warmup_steps, None)
+        if saved:
+            buffers, position = resume_from(saved, agent, envs, env_fn)
         explorer = explorer or agent.make_explorer(config, envs.envs)
         evaluator = Evaluator(env_fn, config.eval_episodes, agent.group_size) if config.eval_every else None
         log = RunLog(config, agent.seeds, progress, on_freeze=agent.freeze)
+        if saved:
+            explorer.restore_checkpoint_state(saved["explorer"])
+            log.restore_checkpoint_state(saved["log"])
         try:
-            run_steps(config, agent, envs, buffers, explorer, evaluator, log, on_step)
+            run_steps(config, agent, envs, buffers, explorer, evaluator, log, on_step, position, checkpoint)
         except KeyboardInterrupt:
             raise TrainingInterrupted(GroupRun(agent, log.finish(), buffers)) from None
     finally:
@@ -123,11 +136,34 @@ def train_group(
     return GroupRun(agent, log.finish(), buffers)
 
 
+def agent_for(config: DDPGConfig, env_fn: EnvFactory, seeds, agent, saved_seeds):
+    """The agent of a run: the one given (checked against ``seeds`` and ``config``) or a new one."""
+    if agent is None:
+        agent = build_agent(config, env_fn, saved_seeds or seeds)
+    elif seeds is not None and list(seeds) != list(agent.seeds):
+        raise ValueError(f"seeds {list(seeds)} differ from the agent's {list(agent.seeds)}: pass one or the other")
+    check_agent(agent, config)
+    return agent
+
+
+def resume_from(saved: dict, agent, envs: GroupEnvs, env_fn) -> tuple[list[ReplayBuffer], Position]:
+    """Put a checkpoint's agent state and envs in place; return its buffers and where the loop stood."""
+    checkpoints.restore_agent(agent, saved["agent"])
+    for env in envs.envs:
+        env.close()
+    envs.envs = [checkpoints.restore_env(state, env_fn) for state in saved["envs"]]
+    return saved["buffers"], saved["position"]
+
+
 def run_steps(config: DDPGConfig, agent, envs: GroupEnvs, buffers: list[ReplayBuffer], explorer,
-              evaluator: Evaluator | None, log: RunLog, on_step) -> None:
-    """The loop itself: ``config.total_steps`` env steps of the whole group, with its updates and evaluations."""
-    obs, last_update = envs.reset_all(), config.warmup_steps
-    for step in range(1, config.total_steps + 1):
+              evaluator: Evaluator | None, log: RunLog, on_step, position: Position | None = None,
+              checkpoint: Checkpointing | None = None) -> None:
+    """The loop itself: ``config.total_steps`` env steps of the whole group, with its updates and evaluations, from
+    the start or from ``position``, saving the run every ``checkpoint.every`` steps."""
+    position = position or Position(0, config.warmup_steps, None)
+    obs = envs.reset_all() if position.obs is None else position.obs
+    last_update = position.last_update
+    for step in range(position.step + 1, config.total_steps + 1):
         with log.clock("act"):
             action = explorer(obs, step)  # a = mu(s) + noise, for every seed
         for i in np.flatnonzero(log.check_finite("action", action, step, taken=step - 1)):
@@ -158,6 +194,8 @@ def run_steps(config: DDPGConfig, agent, envs: GroupEnvs, buffers: list[ReplayBu
         if on_step is not None:
             on_step(step, agent)
         log.progress(step)
+        if checkpoint is not None and step % checkpoint.every == 0:
+            checkpoints.save(checkpoint, Position(step, last_update, obs.copy()), agent, buffers, explorer, envs, log)
 
 
 def run_updates(agent, buffers: list[ReplayBuffer], batch_size: int, log: RunLog, first: int, last: int) -> None:

@@ -7,6 +7,8 @@ is DDPG's behaviour policy for a group of seeds: the actor's action plus noise.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from helpers.config import DDPGConfig
@@ -136,6 +138,13 @@ class NoisyExplorer:
         if self.noises[0] is None:
             return action
         return np.clip(action + np.stack([noise() for noise in self.noises]), self.low, self.high)
+
+    def checkpoint_state(self):
+        """The noise processes with their random streams and OU states, for a checkpoint."""
+        return copy.deepcopy(self.noises)
+
+    def restore_checkpoint_state(self, noises) -> None:
+        self.noises = copy.deepcopy(noises)
 
     def reset(self, index: int) -> None:
         """A new episode began in seed ``index``'s env: OU noise must not carry the last one's drift."""

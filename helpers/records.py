@@ -191,6 +191,19 @@ class RunLog:
         training = [i for i in range(len(self.seeds)) if i not in self.frozen]
         self.last_eval = f" eval={returns[training].mean():.0f}"
 
+    def checkpoint_state(self) -> dict:
+        """The records so far, for a checkpoint (the progress bar is made afresh on resuming)."""
+        return {"histories": self.histories, "episode_return": self.episode_return, "frozen": self.frozen,
+                "time_s": dict(self.time_s), "last_eval": self.last_eval, "step": self.step,
+                "elapsed_s": time.perf_counter() - self.start}
+
+    def restore_checkpoint_state(self, saved: dict) -> None:
+        self.histories, self.episode_return, self.frozen = saved["histories"], saved["episode_return"], saved["frozen"]
+        self.time_s.update(saved["time_s"])
+        self.last_eval, self.step = saved["last_eval"], saved["step"]
+        self.start = time.perf_counter() - saved["elapsed_s"]  # wall time counts the run before the interruption
+        self.bar.update(self.step)
+
     def progress(self, step: int) -> None:
         self.step = step
         if step % 100 == 0:

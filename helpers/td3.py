@@ -100,6 +100,13 @@ class TD3Agent(DDPGAgent):
         return TD3State(*ddpg, critic2, critic2, adam_init(critic2.trainable), Switches.of(variant or self.config),
                         np.int32(0))
 
+    def extra_state(self) -> dict:
+        return {"noise_rngs": [g.bit_generator.state for g in self._noise_rngs]}
+
+    def set_extra_state(self, extra: dict) -> None:
+        for generator, state in zip(self._noise_rngs, extra["noise_rngs"]):
+            generator.bit_generator.state = state
+
     def update_group(self, batches):
         """DDPG's ``update_group`` with one more batch part: the clipped smoothing noise of every target action
         (zero for a seed without smoothing)."""

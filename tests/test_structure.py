@@ -16,6 +16,7 @@ LAYERS = [
     {"evaluation", "noise", "networks", "group", "records"},
     {"plots", "reference", "video", "agent"},
     {"td3", "dqn", "pitfalls", "exercises"},
+    {"checkpoint"},
     {"loop"},
     {"experiments", "train"},
     {"tools"},
