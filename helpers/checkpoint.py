@@ -30,6 +30,8 @@ class Checkpointing(NamedTuple):
     folder: Path
     every: int
     """Env steps between checkpoints; a multiple of ``config.update_every``."""
+    meta: dict | None = None
+    """Anything the caller wants back on resuming (the command line writes its arguments here)."""
 
     def check(self, update_every: int) -> None:
         if self.every <= 0 or self.every % update_every:
@@ -97,6 +99,7 @@ def save(checkpointing: Checkpointing, position: Position, agent, buffers, explo
     folder = Path(checkpointing.folder)
     folder.mkdir(parents=True, exist_ok=True)
     data = {
+        "meta": checkpointing.meta or {},
         "position": position,
         "agent": {"seeds": list(agent.seeds), "state": [v.numpy() for v in _variables(agent)],
                   "training": agent.training.numpy(), "extra": agent.extra_state()},

@@ -51,6 +51,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--overwrite", action="store_true", help="allow --out to be a folder that holds files")
     parser.add_argument("--no-video", action="store_true", help="skip the mp4 and GIF recordings")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS",
+                        help="save the whole run to <out>/checkpoint/ every STEPS env steps (a multiple of "
+                        "--update-every), so that --resume can continue it (default: 0, no checkpoints)")
+    parser.add_argument("--resume", type=Path, default=None, metavar="FOLDER",
+                        help="continue the run in FOLDER (an --out folder) from its last checkpoint, with the "
+                        "arguments it was started with")
     add_config_flags(parser)
     args = parser.parse_args(argv)
     try:
@@ -61,7 +67,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    try:
+        args = command_args(list(sys.argv[1:] if argv is None else argv))
+    except (FileNotFoundError, ValueError) as exc:
+        return fail(str(exc))
     seeds = args.seed_list or [DDPGConfig().seed if args.seed is None else args.seed]
     try:
         config = build_config(args, seeds[0])
@@ -78,11 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         agent = build_agent(config, env_fn, seeds)  # fails fast on a bad id or a discrete action space
     except EnvError as exc:
         return fail(str(exc))
-    seed_dirs = [out / f"seed{s}" for s in seeds] if args.seed_list is not None else [out]
-    for folder in seed_dirs:
-        folder.mkdir(parents=True, exist_ok=True)
+    seed_dirs = make_seed_dirs(out, seeds, args.seed_list is not None)
     film = Filming(not args.no_video, env_fn, seed_dirs[0])  # the first seed is filmed
-    film("untrained", agent)  # before training: this is the very network that training starts from
+    if args.resume is None:
+        film("untrained", agent)  # before training: this is the very network that training starts from
     which = f"seeds {', '.join(map(str, seeds))} side by side" if args.seed_list is not None else f"seed {seeds[0]}"
     print(f"Training {args.algo.upper()} on {config.env_id} for {config.total_steps} steps ({which}) -> {out}")
     run = train_and_keep(config, env_fn, agent, args, seed_dirs, out)
@@ -92,15 +100,28 @@ def main(argv: list[str] | None = None) -> int:
     film("trained", run.agent)
     summaries[0].update(film.summary())
     write_json(seed_dirs[0] / "summary.json", summaries[0])
-    print_table(summaries, args.eval_episodes)
-    h = run.histories[0]
-    print(f"{config.env_id}: {len(seeds)} × {h.total_steps} steps in {h.wall_s:.1f} s "
-          f"({h.steps_per_s * len(seeds):.0f} env steps/s in all)")
-    if film.recordings:
-        print(f"filmed seed {seeds[0]}: {', '.join(rec.mp4.name for rec in film.recordings.values())} "
-              f"in {seed_dirs[0]}")
-    print(f"wrote {', '.join(sorted(p.name for p in out.iterdir()))} to {out}")
+    print_end(summaries, args.eval_episodes, run.histories, config.env_id, film, seed_dirs[0], out)
     return 0
+
+
+def make_seed_dirs(out: Path, seeds: list[int], grouped: bool) -> list[Path]:
+    """One folder per seed (``seed<k>/``) for a group, or ``out`` itself for one seed; all made."""
+    seed_dirs = [out / f"seed{s}" for s in seeds] if grouped else [out]
+    for folder in seed_dirs:
+        folder.mkdir(parents=True, exist_ok=True)
+    return seed_dirs
+
+
+def print_end(summaries: list[dict], eval_episodes: int, histories, env_id: str, film, filmed: Path,
+              out: Path) -> None:
+    """The table of seeds, the speed, what was filmed and what was written."""
+    print_table(summaries, eval_episodes)
+    h = histories[0]
+    print(f"{env_id}: {len(histories)} × {h.total_steps} steps in {h.wall_s:.1f} s "
+          f"({h.steps_per_s * len(histories):.0f} env steps/s in all)")
+    if film.recordings:
+        print(f"filmed seed {h.seed}: {', '.join(rec.mp4.name for rec in film.recordings.values())} in {filmed}")
+    print(f"wrote {', '.join(sorted(p.name for p in out.iterdir()))} to {out}")
 
 
 class Filming:
@@ -131,18 +152,24 @@ class Filming:
 
 def train_and_keep(config: DDPGConfig, env_fn, agent, args, seed_dirs: list[Path], out: Path):
     """The group run, or the exit code of a run that stopped early after every seed's history was written."""
+    from helpers.checkpoint import Checkpointing
     from helpers.loop import TrainingDivergedError, TrainingInterrupted, train_group
 
     algo = args.algo.upper()
+    checkpoint = (Checkpointing(out / "checkpoint", args.checkpoint_every, {"argv": args.argv})
+                  if args.checkpoint_every else None)
+    resume = out / "checkpoint" if args.resume is not None else None
     try:
-        return train_group(config, env_fn=env_fn, progress=not args.quiet, agent=agent)
+        return train_group(config, env_fn=env_fn, progress=not args.quiet, agent=agent, checkpoint=checkpoint,
+                           resume=resume)
     except TrainingDivergedError as exc:
         save_histories(exc.histories, seed_dirs, algo, config.env_id)
         return fail(f"{exc} (every seed's history so far in {out})")
     except TrainingInterrupted as exc:
         save_histories(exc.run.histories, seed_dirs, algo, config.env_id)
+        again = f"; continue it with: python -m helpers.train --resume {out}" if checkpoint else ""
         print(f"interrupted after {exc.run.histories[0].total_steps} env steps: every seed's history so far "
-              f"(history.json) and learning curve are in {out}", file=sys.stderr)
+              f"(history.json) and learning curve are in {out}{again}", file=sys.stderr)
         return 130
 
 
@@ -167,6 +194,25 @@ def write_results(run, config: DDPGConfig, env_fn, args, seeds: list[int], seed_
         plot_curves(kept, out / "learning_curve.png", algo, f"{algo} on {config.env_id}, {len(kept)} seeds: final "
                     f"evaluation mean {aggregate['eval_mean_over_seeds']:.0f}{left_out}")
     return summaries
+
+
+def command_args(argv: list[str]) -> argparse.Namespace:
+    """The parsed arguments, or with ``--resume FOLDER`` those the run in FOLDER was started with."""
+    args = parse_args(argv)
+    if args.resume is not None:
+        return resumed_args(args.resume)
+    args.argv = argv
+    return args
+
+
+def resumed_args(folder: Path) -> argparse.Namespace:
+    """The arguments a checkpointed run in ``folder`` was started with, set to continue it there."""
+    from helpers.checkpoint import load
+
+    argv = load(folder / "checkpoint")["meta"]["argv"]
+    args = parse_args(argv)
+    args.out, args.overwrite, args.resume, args.argv = folder, True, folder, argv
+    return args
 
 
 def output_folder(args: argparse.Namespace, config: DDPGConfig, seeds: list[int]) -> Path:

@@ -51,3 +51,36 @@ def test_an_env_restored_from_its_state_continues_exactly(env_id):
         assert a[1:4] == b[1:4]
         if a[2] or a[3]:
             np.testing.assert_array_equal(env.reset()[0], twin.reset()[0])
+
+
+def test_the_command_line_resumes_an_interrupted_run_to_the_same_result(tmp_path):
+    """Ctrl-C after the first checkpoint, then --resume: the final evaluations equal an uninterrupted run's."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root), PYTHONUNBUFFERED="1")
+    args = ["--seeds", "0-1", "--steps", "6000", "--warmup", "500", "--hidden-sizes", "16", "16", "--eval-every",
+            "1000", "--checkpoint-every", "1000", "--eval-episodes", "3", "--no-video", "--quiet"]
+    whole = subprocess.run([sys.executable, "-m", "helpers.train", *args, "--out", str(tmp_path / "whole")],
+                           capture_output=True, text=True, env=env, timeout=600)
+    assert whole.returncode == 0, whole.stderr
+    out = tmp_path / "cut"
+    process = subprocess.Popen([sys.executable, "-m", "helpers.train", *args, "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    while not (out / "checkpoint" / "checkpoint.pkl").exists() and process.poll() is None:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and f"--resume {out}" in stderr, stderr
+    resumed = subprocess.run([sys.executable, "-m", "helpers.train", "--resume", str(out)], capture_output=True,
+                             text=True, env=env, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    first, again = (json.loads((folder / "summary.json").read_text()) for folder in (tmp_path / "whole", out))
+    assert again["eval_mean_per_seed"] == first["eval_mean_per_seed"]
+    assert again["total_steps"] == first["total_steps"] == 6000
