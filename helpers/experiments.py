@@ -36,7 +36,8 @@ RUNS = ROOT / "results" / "runs"
 COMMAND = "python -m helpers.tools.experiments run"
 
 TRAINING_CODE = ("agent.py", "algorithms.py", "buffer.py", "config.py", "envs.py", "evaluation.py", "group.py",
-                 "loop.py", "networks.py", "noise.py", "records.py", "td3.py", "experiments.py", "pitfalls.py")
+                 "loop.py", "networks.py", "noise.py", "records.py", "td3.py", "experiments.py", "pitfalls.py",
+                 "checkpoint.py")
 """The modules whose source decides a stored run's numbers; their hashes are its code fingerprint."""
 
 CONVERGENCE_WINDOW = 5
