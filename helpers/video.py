@@ -250,21 +250,20 @@ class EmbeddedVideo:
 
 
 class StoredVideo(EmbeddedVideo):
-    """A clip stored in the repository, referenced rather than embedded, so the notebook stays small.
+    """A clip stored in the repository, shown as its GIF embedded in the notebook's output.
 
-    The player tries the file next to the notebook (Jupyter), then the repository's copy on GitHub (Colab,
-    which serves no local files); GitHub's viewer drops the player and shows the GIF, also from GitHub."""
+    An embedded GIF plays the same in Jupyter, in Colab (which serves no local files to outputs) and in GitHub's
+    viewer (which removes ``<video>`` elements); the mp4 stays in the repository, linked under the GIF. Embedding
+    the GIF alone, not the mp4 too, keeps each clip's share of the notebook under ``MAX_EMBEDDED_BYTES``."""
 
-    def __init__(self, mp4: Path, gif: Path | None, width: int, relative: str, online: str):
+    def __init__(self, mp4: Path, gif: Path, width: int, online: str):
         super().__init__(mp4, gif, width)
-        self.relative, self.online = relative, online  # the mp4 from the notebook's folder, and on GitHub
+        self.online = online  # the mp4 on GitHub
 
     def _repr_html_(self) -> str:
-        fallback = (f'<img src="{self.online.removesuffix(".mp4")}.gif" width="{self.width}" alt="{self.mp4.name}">'
-                    if self.gif else f"(video: {self.mp4.name})")
-        return (f'<video controls loop muted playsinline width="{self.width}">'
-                f'<source src="{self.relative}" type="video/mp4"><source src="{self.online}" type="video/mp4">'
-                f"{fallback}</video>")
+        data = base64.b64encode(self.gif.read_bytes()).decode("ascii")
+        return (f'<img src="data:image/gif;base64,{data}" width="{self.width}" alt="{self.mp4.name}"><br>'
+                f'<a href="{self.online}">{self.mp4.name}</a>')
 
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -281,7 +280,7 @@ def clip_files(path: str | Path) -> tuple[Path, Path | None, int]:
 
 
 def show_video(path: str | Path, width: int = 320) -> StoredVideo:
-    """Display a clip stored in the repository's videos/ folder by reference (it is not copied into the notebook).
+    """Display a clip stored in the repository's videos/ folder as its embedded GIF, with a link to the mp4.
 
     ``path`` is relative to the notebook, e.g. ``"../videos/gallery/pendulum_trained.mp4"``."""
     from helpers.notebook import BRANCH, REPO_URL
@@ -293,8 +292,10 @@ def show_video(path: str | Path, width: int = 320) -> StoredVideo:
     inside = mp4.resolve().relative_to(REPOSITORY) if mp4.resolve().is_relative_to(REPOSITORY) else None
     if inside is None:
         raise ValueError(f"{mp4} is not in the course's repository: show a fresh clip with embed_video()")
-    raw = REPO_URL.replace("https://github.com/", "https://raw.githubusercontent.com/")
-    return StoredVideo(mp4, gif, width, mp4.as_posix(), f"{raw}/{BRANCH}/{inside.as_posix()}")
+    if gif is None or gif.stat().st_size > MAX_EMBEDDED_BYTES:
+        raise ValueError(f"{mp4} needs a GIF of at most {MAX_EMBEDDED_BYTES:,} bytes next to it to be shown: "
+                         "record it again with gif=True and fewer frames")
+    return StoredVideo(mp4, gif, width, f"{REPO_URL}/blob/{BRANCH}/{inside.as_posix()}")
 
 
 def embed_video(path: str | Path, width: int = 320) -> EmbeddedVideo:

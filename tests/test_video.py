@@ -45,15 +45,17 @@ def test_embed_video_refuses_a_missing_or_oversized_clip(tmp_path):
         embed_video(tmp_path / "big.mp4")
 
 
-def test_show_video_references_a_stored_clip_here_and_on_github(monkeypatch):
+def test_show_video_embeds_a_stored_clips_gif_and_links_its_mp4(monkeypatch):
     root = Path(__file__).resolve().parent.parent
     monkeypatch.chdir(root / "notebooks")
     html = show_video("../videos/gallery/pendulum_trained.mp4")._repr_html_()
-    assert "base64" not in html  # the notebook stays small
-    online = "https://raw.githubusercontent.com/ddpg-course/ddpg-measured/main/videos/gallery/pendulum_trained"
-    assert '<source src="../videos/gallery/pendulum_trained.mp4"' in html  # Jupyter: the file itself
-    assert f'<source src="{online}.mp4"' in html and f'<img src="{online}.gif"' in html  # Colab, GitHub
-    assert html.index("<source") < html.index("<img") < html.index("</video>")
+    # The GIF itself is in the output, so Jupyter, Colab and GitHub's viewer all show it; no local file is linked.
+    gif = (root / "videos/gallery/pendulum_trained.gif").read_bytes()
+    assert f'<img src="data:image/gif;base64,{base64.b64encode(gif).decode()}"' in html
+    assert "<video" not in html and 'src="../' not in html
+    online = "https://github.com/ddpg-course/ddpg-measured/blob/main/videos/gallery/pendulum_trained.mp4"
+    assert f'<a href="{online}"' in html
+    assert len(html) < 1.4 * MAX_EMBEDDED_BYTES
 
 
 def test_show_video_refuses_a_clip_outside_the_repository(tmp_path):
