@@ -220,7 +220,8 @@ def write_gif(frames: list[np.ndarray], path: str | Path, width: int = 160, fps:
 
 
 MAX_EMBEDDED_BYTES = 150_000
-"""The most a freshly filmed clip may add to a notebook: its mp4 and its GIF together, before base64."""
+"""The most a clip may add to a notebook, before base64: a fresh clip's mp4 and GIF together, or a stored
+clip's GIF (``show_video``)."""
 
 MAX_STORED_BYTES = 400_000
 """The most a clip stored in videos/ may take: its mp4 and its GIF together."""
