@@ -28,6 +28,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from helpers.checkpoint import Checkpointing
 from helpers.config import DDPG_SWITCHES, DDPGConfig, TD3Config
 from helpers.records import History
 
@@ -72,6 +73,12 @@ class Experiment:
     film: tuple = ()
     """Arms whose first seed is filmed after training, into ``videos/<video_folder>/``."""
     video_folder: str = ""
+    store_actors: bool = False
+    """Film the seed with the median final evaluation of each arm in ``film`` (not the first), and store its
+    actor's weights in ``results/runs/<name>/actor_<arm>.weights.h5`` for the notebook to run."""
+    checkpoint_every: int = 0
+    """Env steps between checkpoints of the training in ``runs/checkpoints/<name>/`` (``helpers.checkpoint``);
+    ``run`` resumes from one it finds there. 0: none. Checkpoints change no number, so they are not in the spec."""
 
     def configs(self) -> dict[str, DDPGConfig]:
         return {label: replace(self.task, **{k: v for k, v in arm.items() if k != "bug"})
@@ -82,7 +89,10 @@ class Experiment:
 
     def spec(self) -> dict:
         """What the run is, as JSON-ready values: compared with the stored spec to find stale results."""
-        spec = {k: v for k, v in asdict(self).items() if k not in ("task", "arms", "description")}
+        spec = {k: v for k, v in asdict(self).items()
+                if k not in ("task", "arms", "description", "checkpoint_every", "store_actors")}
+        if self.store_actors:
+            spec["store_actors"] = True
         spec["seeds"] = list(self.seeds)
         spec["film"] = list(self.film)
         spec["arms"] = {label: _jsonable(asdict(config)) for label, config in self.configs().items()}
@@ -150,7 +160,30 @@ NORMALIZATION_EXPERIMENT = Experiment(
     "Pendulum-v1, notebook 03's agent with the course's critic, 10 seeds each, 30,000 steps (notebook 03)",
     NORMALIZATION_TASK, {kind: {"normalization": kind} for kind in ("none", "batch", "batch_input", "layer")})
 
-EXPERIMENTS = {e.name: e for e in _td3_experiments() + _pitfall_experiments() + [NORMALIZATION_EXPERIMENT]}
+LOCOMOTION_TASKS = {"hopper": "Hopper-v5", "half_cheetah": "HalfCheetah-v5"}
+
+
+def _locomotion_experiments() -> list[Experiment]:
+    """Notebook 08's stored runs: DDPG against TD3 on two MuJoCo walkers, 200,000 steps, 10 seeds each.
+
+    The course's defaults, but for four settings sized to these tasks: 10,000 random warm-up steps (the TD3
+    paper's start for HalfCheetah, Spinning Up's for both; the default 1,000 is a Pendulum-sized warm-up), a
+    buffer that keeps all 200,000 transitions (as the papers' 1,000,000 does at this budget), and the TD3 paper's
+    evaluation protocol: every 5,000 steps, 10 noise-free episodes."""
+    out = []
+    for short, env_id in LOCOMOTION_TASKS.items():
+        task = TD3Config(env_id=env_id, total_steps=200_000, warmup_steps=10_000, buffer_size=200_000,
+                         eval_every=5_000, eval_episodes=10)
+        out.append(Experiment(f"locomotion_{short}", f"DDPG and TD3 on {env_id}, the course's defaults with a "
+                              "10,000-step warm-up and a 200,000-transition buffer, 10 seeds each, 200,000 steps "
+                              "(notebook 08)", task, {"DDPG": DDPG_SWITCHES, "TD3": {}}, final_episodes=50,
+                              q_every=10_000, film=("DDPG", "TD3"), video_folder="08_locomotion", store_actors=True,
+                              checkpoint_every=10_000))
+    return out
+
+
+EXPERIMENTS = {e.name: e for e in _td3_experiments() + _pitfall_experiments() + [NORMALIZATION_EXPERIMENT]
+               + _locomotion_experiments()}
 
 
 def code_fingerprint() -> dict:
@@ -175,7 +208,8 @@ def package_versions() -> dict:
 # ----- training -------------------------------------------------------------------------------------------------
 
 
-def train(experiment: Experiment, total_steps: int | None = None, progress: bool = True, diagnostics: bool = True):
+def train(experiment: Experiment, total_steps: int | None = None, progress: bool = True, diagnostics: bool = True,
+          checkpoint_folder: Path | None = None):
     """Train every arm of ``experiment`` on every seed; return ``(runs, q_measured)``.
 
     ``runs`` maps each arm to one ``helpers.loop.Run`` per seed. Arms that differ only in TD3's switches train
@@ -184,6 +218,9 @@ def train(experiment: Experiment, total_steps: int | None = None, progress: bool
     ``diagnostics`` an ``OverestimationTracker`` measures Q against the return every ``q_every`` steps, on the
     task without any bug's wrapper; it never touches the training envs or the noise, so it does not change the
     run. ``q_measured`` maps each arm to one ``(steps, q, returns)`` per seed, or to ``None`` per seed.
+
+    With ``checkpoint_folder`` (and ``experiment.checkpoint_every``) the training is saved there as it goes, and
+    continues from a checkpoint it finds there (``resume_point``), the Q measurements so far included.
     """
     from helpers.envs import make_env
     from helpers.evaluation import OverestimationTracker
@@ -204,9 +241,17 @@ def train(experiment: Experiment, total_steps: int | None = None, progress: bool
         return [(t.steps, t.q[:, offset + i], t.returns[:, offset + i]) for i in range(n)]
 
     if not any(experiment.bug(label) for label in configs) and all(isinstance(c, TD3Config) for c in configs.values()):
-        t = tracker()
-        runs = train_arms(configs, experiment.seeds, env_fn, progress=progress, on_step=t)
+        t, checkpoint, resume = tracker(), None, None
+        if checkpoint_folder is not None and experiment.checkpoint_every:
+            saved = resume_point(experiment, checkpoint_folder)
+            resume, t = (checkpoint_folder, saved["tracker"]) if saved else (None, t)
+            checkpoint = Checkpointing(checkpoint_folder, experiment.checkpoint_every,
+                                       {"spec": experiment.spec(), "code": code_fingerprint(), "tracker": t})
+        runs = train_arms(configs, experiment.seeds, env_fn, progress=progress, on_step=t, checkpoint=checkpoint,
+                          resume=resume)
         return runs, {label: per_seed(t, a * n) for a, label in enumerate(runs)}
+    if checkpoint_folder is not None and experiment.checkpoint_every:
+        raise ValueError(f"{experiment.name}: checkpoints are made for arms that train side by side only")
     runs, measured = {}, {}
     for label, config in configs.items():
         t = tracker()
@@ -216,6 +261,27 @@ def train(experiment: Experiment, total_steps: int | None = None, progress: bool
         print(f"{label}: {n} seeds in {runs[label][0].history.wall_s:.0f} s, last evaluation {last:.1f} "
               "(mean over seeds)", flush=True)
     return runs, measured
+
+
+def checkpoint_folder(name: str) -> Path:
+    """Where ``run`` keeps the checkpoints of experiment ``name`` (ignored by git; deleted once the run is stored)."""
+    return ROOT / "runs" / "checkpoints" / name
+
+
+def resume_point(experiment: Experiment, folder: Path) -> dict | None:
+    """The meta of the checkpoint in ``folder`` (None if there is none), after checking that it was made for this
+    experiment, as defined today, by today's code."""
+    from helpers import checkpoint as checkpoints
+
+    if not (folder / checkpoints.FILE).exists():
+        return None
+    saved = checkpoints.load(folder)
+    meta = saved["meta"]
+    if meta.get("spec") != experiment.spec() or meta.get("code") != code_fingerprint():
+        raise ValueError(f"the checkpoint in {folder} was made by another definition of {experiment.name} or "
+                         "by other code; delete it (or pass --fresh) to start again")
+    print(f"{experiment.name}: resuming from the checkpoint at step {saved['position'].step:,}", flush=True)
+    return meta
 
 
 def _train_arm(config: DDPGConfig, seeds, bug: str | None, env_fn, progress: bool, on_step) -> list:
@@ -291,17 +357,25 @@ def _binned(steps, values, edges) -> list:
     return out
 
 
-def run(name: str, out: Path | None = None, progress: bool = True) -> Path:
-    """Train experiment ``name``, evaluate and film it, and write ``run.json`` and ``arms.json`` to ``out``."""
+def run(name: str, out: Path | None = None, progress: bool = True, fresh: bool = False) -> Path:
+    """Train experiment ``name``, evaluate and film it, and write ``run.json`` and ``arms.json`` to ``out``.
+
+    An experiment with ``checkpoint_every`` is saved as it trains, in ``checkpoint_folder(name)``, and continues
+    from a checkpoint it finds there (``fresh``: starts again); the checkpoints are deleted once the run is
+    stored."""
+    import shutil
     import time
 
     from helpers.envs import make_env
     from helpers.evaluation import Evaluator
 
     experiment = EXPERIMENTS[name]
-    out = Path(out or RUNS / name)
+    out, code = Path(out or RUNS / name), code_fingerprint()
+    checkpoints = checkpoint_folder(name) if experiment.checkpoint_every else None
+    if checkpoints is not None and fresh:
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    runs, q_measured = train(experiment, progress=progress, checkpoint_folder=checkpoints)
     start = time.perf_counter()
-    runs, q_measured = train(experiment, progress=progress)
     env_fn, arms = partial(make_env, experiment.task.env_id), {}
     for label, seeds in runs.items():
         group = type(seeds[0].agent).group_of([r.agent for r in seeds])
@@ -315,8 +389,8 @@ def run(name: str, out: Path | None = None, progress: bool = True) -> Path:
                                    {k: v[i] for k, v in extra.items()}) for i, r in enumerate(seeds)]
     history = runs[next(iter(runs))][0].history
     meta = {"name": name, "description": experiment.description, "command": f"{COMMAND} {name}",
-            "spec": experiment.spec(), "versions": package_versions(), "code": code_fingerprint(),
-            "wall_s": round(time.perf_counter() - start, 1),
+            "spec": experiment.spec(), "versions": package_versions(), "code": code,
+            "wall_s": round(history.wall_s + time.perf_counter() - start, 1),
             "env_steps_per_s": round(history.steps_per_s * history.group_size, 1),
             "date": time.strftime("%Y-%m-%d")}
     out.mkdir(parents=True, exist_ok=True)
@@ -326,8 +400,26 @@ def run(name: str, out: Path | None = None, progress: bool = True) -> Path:
              for label, records in arms.items()}
     write_replay(out, first)  # a run's own first evaluations are the replay of the CPU that trained it
     for label in experiment.film:
-        film(runs[label][0], experiment, label)
+        chosen = filmed_seed(experiment, arms[label])
+        film(runs[label][chosen], experiment, label)
+        if experiment.store_actors:
+            runs[label][chosen].agent.network("actor").save_weights(actor_path(out, label))
+    if checkpoints is not None:
+        shutil.rmtree(checkpoints, ignore_errors=True)
     return out
+
+
+def filmed_seed(experiment: Experiment, records: list[dict]) -> int:
+    """Which seed of an arm is filmed: the first, or with ``store_actors`` the one whose final evaluation is the
+    median of the arm (the lower of the middle two for an even count), so that the clip shows a typical seed."""
+    if not experiment.store_actors:
+        return 0
+    finals = [np.mean(r["final_returns"]) for r in records]
+    return int(np.argsort(finals, kind="stable")[(len(finals) - 1) // 2])
+
+
+def actor_path(folder: Path, label: str) -> Path:
+    return Path(folder) / f"actor_{label.lower().replace(' ', '_')}.weights.h5"
 
 
 REPLAY_STEPS = 2_000

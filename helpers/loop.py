@@ -248,7 +248,8 @@ def train_seeds(config: DDPGConfig, seeds: Sequence[int], env_fn: EnvFactory | N
 
 
 def train_arms(arms: dict[str, DDPGConfig], seeds: Sequence[int], env_fn: EnvFactory | None = None,
-               progress: bool = False, on_step=None) -> dict[str, list[Run]]:
+               progress: bool = False, on_step=None, checkpoint: Checkpointing | None = None,
+               resume: str | Path | None = None) -> dict[str, list[Run]]:
     """Train every arm (a ``TD3Config``) on every seed, all arms side by side in one group.
 
     The arms may differ only in TD3's switches (``TD3Config.SWITCHES``); DDPG is the arm with all three off
@@ -256,6 +257,7 @@ def train_arms(arms: dict[str, DDPGConfig], seeds: Sequence[int], env_fn: EnvFac
     update phase serve every seed of every arm, which is cheaper than one group per arm. Returns
     ``{label: [Run, ...]}`` with one ``Run`` per seed, as ``train_seeds`` does, and prints one line per arm.
     ``on_step(step, agent)`` sees the whole group, arms in the order given, ``len(seeds)`` seeds each.
+    ``checkpoint`` and ``resume`` are ``train_group``'s.
     """
     labels, configs, seeds = list(arms), list(arms.values()), list(seeds)
     shared = sorted({f for c in configs for f in RUN_FIELDS if getattr(c, f, None) != getattr(configs[0], f, None)})
@@ -263,7 +265,8 @@ def train_arms(arms: dict[str, DDPGConfig], seeds: Sequence[int], env_fn: EnvFac
         raise ValueError(f"the arms train side by side, so they must share their run settings; they differ in "
                          f"{', '.join(shared)}")
     agent = build_agent(configs[0], env_fn, seeds * len(configs), variants=[c for c in configs for _ in seeds])
-    run = train_group(configs[0], env_fn=env_fn, progress=progress, agent=agent, on_step=on_step)
+    run = train_group(configs[0], env_fn=env_fn, progress=progress, agent=agent, on_step=on_step,
+                      checkpoint=checkpoint, resume=resume)
     out, n = {}, len(seeds)
     for a, label in enumerate(labels):
         out[label] = run.runs(range(a * n, (a + 1) * n))

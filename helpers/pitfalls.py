@@ -66,7 +66,7 @@ def q_at_falls(agent, histories, buffers, time_limit: int) -> tuple[np.ndarray, 
     not ``terminated`` reached the buffer. The buffers must not have wrapped around (the rows are the steps)."""
     at_falls, elsewhere = [], []
     for i, (history, buffer) in enumerate(zip(histories, buffers)):
-        if buffer.size == buffer.capacity:
+        if history.total_steps > buffer.capacity:
             raise ValueError("q_at_falls needs buffers that never wrapped around: their rows must be the steps")
         ends = np.array(history.episode_end_steps)
         falls = ends[np.diff(ends, prepend=0) < time_limit] - 1  # the buffer row of each fall

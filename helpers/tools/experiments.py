@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="train an experiment and store it in results/runs/NAME/")
     run.add_argument("name")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--fresh", action="store_true", help="start again, deleting the run's checkpoints (an "
+                     "experiment with checkpoints otherwise continues from its last one)")
     commands.add_parser("replay", help="record the first evaluations of a stored run on this CPU").add_argument("name")
     args = parser.parse_args(argv)
 
@@ -34,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no experiment {args.name!r}; known: {', '.join(experiments.EXPERIMENTS)}", file=sys.stderr)
         return 2
     if args.command == "run":
-        out = experiments.run(args.name, progress=not args.quiet)
+        out = experiments.run(args.name, progress=not args.quiet, fresh=args.fresh)
         print(experiments.load(args.name).provenance())
         print(f"written to {out}")
         return 0
