@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import gymnasium as gym
@@ -15,12 +16,36 @@ class EnvError(ValueError):
     """The env cannot be used by DDPG; the message says why in one line."""
 
 
+MUJOCO_WARNINGS_DROPPED = ("settotalmass",)
+"""MuJoCo warnings about gymnasium's own model files that a user can do nothing about: HalfCheetah's
+``half_cheetah.xml`` sets the deprecated ``<compiler settotalmass=...>``, and MuJoCo warns on every load."""
+
+
+def quiet_mujoco() -> None:
+    """Send MuJoCo's warnings to Python's ``warnings``, less those in ``MUJOCO_WARNINGS_DROPPED``.
+
+    Without a handler MuJoCo prints each warning and appends it to ``MUJOCO_LOG.TXT`` in the working directory,
+    which would litter a notebook's output and the repository. Does nothing where MuJoCo is not installed."""
+    try:
+        import mujoco
+    except ImportError:
+        return
+
+    def handler(message: str) -> None:
+        if not any(part in message for part in MUJOCO_WARNINGS_DROPPED):
+            warnings.warn(f"MuJoCo: {message}", RuntimeWarning, stacklevel=2)
+
+    if mujoco.get_mju_user_warning() is None:
+        mujoco.set_mju_user_warning(handler)
+
+
 def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
     """``gymnasium.make`` with a check that the action space is a bounded Box.
 
     ``env_id`` may be ``"module:EnvId"``: gymnasium imports ``module`` first, so
     an env that a user's package registers on import works too.
     """
+    quiet_mujoco()
     try:
         env = gym.make(env_id, render_mode=render_mode)
     # Unknown id or namespace, a module that fails to import, a malformed "module:" prefix,

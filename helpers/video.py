@@ -151,6 +151,8 @@ import json, sys
 import numpy as np, gymnasium as gym
 from gymnasium.envs.registration import EnvSpec
 from gymnasium.wrappers import RecordVideo
+from helpers.envs import quiet_mujoco  # importable: the parent puts the course's root on PYTHONPATH
+quiet_mujoco()
 job = json.loads(open(sys.argv[1]).read())
 spec = EnvSpec.from_json(job["spec"])
 env = RecordVideo(gym.make(spec, render_mode="rgb_array"), job["folder"], name_prefix="episode",
@@ -190,7 +192,7 @@ def film_in_subprocess(spec, seed: int, actions: list, total: float, folder: Pat
     job_file = folder / "job.json"
     job_file.write_text(json.dumps(job))  # a file, not an argument: a long episode's actions exceed argv limits
     done = subprocess.run([sys.executable, "-c", _REPLAY_AND_FILM, str(job_file)], capture_output=True,
-                          text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=900)
+                          text=True, env=_subprocess_env(), timeout=900)
     if done.returncode < 0:  # killed by a signal: in practice, the OpenGL driver crashed
         raise VideoError(failure_hint(RuntimeError(f"the process drawing MuJoCo frames with OpenGL crashed "
                                                    f"(signal {-done.returncode})")))
@@ -203,6 +205,13 @@ def film_in_subprocess(spec, seed: int, actions: list, total: float, folder: Pat
         raise VideoError(f"the filmed replay (return {replay['return']:.3f}) is not the episode that ran "
                          f"(return {total:.3f}): the env is not deterministic under a fixed seed")
     return list(np.load(folder / "frames.npy"))
+
+
+def _subprocess_env() -> dict:
+    """The environment of the filming process: the course's root on ``PYTHONPATH``, TensorFlow's logs off."""
+    root = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": path}
 
 
 def write_gif(frames: list[np.ndarray], path: str | Path, width: int = 160, fps: int = 15) -> Path:
