@@ -502,3 +502,60 @@ def check_first_adam_step(fn: Callable) -> CheckResult:
         Mistake(lambda weights, grads, lr: weights + lr * np.sign(grads),
                 "the sign is flipped: Adam steps against the gradient"),
     ], "m_hat = g and v_hat = g^2 on the first step, so w - lr * m_hat / (sqrt(v_hat) + epsilon)")
+
+
+# --- 08 · locomotion -------------------------------------------------------------------------------
+
+HOPPER_WEIGHTS = {"forward": 1.0, "ctrl": 1e-3, "healthy": 1.0}
+"""Hopper-v5's reward weights (gymnasium's defaults; ``tests/test_exercises.py`` checks them against the env)."""
+
+
+def check_hopper_reward(fn: Callable) -> CheckResult:
+    """``fn(x_velocity, action, healthy)``: Hopper-v5's reward for one step."""
+    rng = np.random.default_rng(8)
+    cases = [dict(x_velocity=1.7, action=np.array([0.5, -1.0, 0.25]), healthy=True),
+             dict(x_velocity=-0.4, action=rng.uniform(-1, 1, 3), healthy=True),
+             dict(x_velocity=2.9, action=np.array([1.0, 1.0, -1.0]), healthy=False)]
+    w = HOPPER_WEIGHTS
+
+    def reference(x_velocity, action, healthy):
+        return w["forward"] * x_velocity + w["healthy"] * float(healthy) - w["ctrl"] * np.sum(np.square(action))
+
+    return _check("hopper_reward(x_velocity, action, healthy)", fn, cases, reference, [
+        Mistake(lambda x_velocity, action, healthy: x_velocity - w["ctrl"] * np.sum(np.square(action)),
+                "the survival bonus is missing: +1 for every step on which the hopper is healthy"),
+        Mistake(lambda x_velocity, action, healthy: x_velocity + 1.0 - w["ctrl"] * np.sum(np.square(action)),
+                "the bonus is paid only while healthy: Hopper-v5 pays nothing for the step that ends it"),
+        Mistake(lambda x_velocity, action, healthy: x_velocity + float(healthy) - 0.1 * np.sum(np.square(action)),
+                "0.1 is HalfCheetah's control-cost weight; Hopper's is 0.001"),
+        Mistake(lambda x_velocity, action, healthy: x_velocity + float(healthy) - w["ctrl"] * np.sum(np.abs(action)),
+                "the control cost is quadratic: the sum of the squared torques"),
+    ], "reward = 1.0 * x_velocity + 1.0 * healthy - 0.001 * sum(action ** 2)")
+
+
+def check_share_at_bounds(fn: Callable) -> CheckResult:
+    """``fn(actions, low, high, tolerance)``: the share of action components within ``tolerance`` of the
+    half-range from a bound (the course's measure of a saturated actor)."""
+    rng = np.random.default_rng(9)
+    cases = [dict(actions=np.array([[1.0, 0.0, -0.995], [0.985, -0.2, 0.5]]), low=-np.ones(3), high=np.ones(3),
+                  tolerance=0.02),
+             dict(actions=rng.uniform(-2.0, 2.0, (50, 2)), low=np.array([-2.0, -2.0]), high=np.array([2.0, 2.0]),
+                  tolerance=0.1),
+             dict(actions=np.array([[0.0, 9.9], [0.4, 0.0]]), low=np.array([0.0, 0.0]), high=np.array([0.4, 10.0]),
+                  tolerance=0.02)]
+
+    def reference(actions, low, high, tolerance):
+        margin = tolerance * (high - low) / 2
+        return float(np.mean((actions <= low + margin) | (actions >= high - margin)))
+
+    return _check("share_at_bounds(actions, low, high, tolerance)", fn, cases, reference, [
+        Mistake(lambda actions, low, high, tolerance: float(np.mean((actions <= low + tolerance)
+                                                                    | (actions >= high - tolerance))),
+                "the tolerance is a share of the half-range (high - low) / 2, not an absolute distance"),
+        Mistake(lambda actions, low, high, tolerance: float(np.mean(actions >= high - tolerance * (high - low) / 2)),
+                "both bounds count: an actor pinned at the lower bound is saturated too"),
+        Mistake(lambda actions, low, high, tolerance: float(np.mean(np.any(
+                    (actions <= low + tolerance * (high - low) / 2) | (actions >= high - tolerance * (high - low) / 2),
+                    axis=-1))),
+                "count action components, not actions: one joint at a bound does not saturate the others"),
+    ], "margin = tolerance * (high - low) / 2; a component is at a bound if it is within margin of low or high")

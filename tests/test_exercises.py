@@ -28,7 +28,7 @@ def test_result_reads_as_one_line_and_is_truthy_only_on_pass():
     ex.check_joint_actions, ex.check_head_params, ex.check_actor_loss, ex.check_bandit_dpg,
     ex.check_batchnorm_inference, ex.check_ou_step, ex.check_td_target, ex.check_soft_update,
     ex.check_scale_action, ex.check_optimizers, ex.check_clipped_double_q_target, ex.check_smoothed_target_action,
-    ex.check_target_shape, ex.check_first_adam_step,
+    ex.check_target_shape, ex.check_first_adam_step, ex.check_hopper_reward, ex.check_share_at_bounds,
 ])
 def test_every_checker_reports_an_unattempted_stub_and_a_non_function(check):
     assert_rejected(check(stub), "not attempted")
@@ -226,3 +226,44 @@ def test_first_adam_step_is_the_course_adam_and_catches_sgd_and_a_missing_bias_c
     w = keras.Variable(np.array([0.5, -0.5], np.float32))
     keras.optimizers.Adam(learning_rate=0.01).apply_gradients([(np.array([0.02, -300.0], np.float32), w)])
     assert np.allclose(w.numpy(), [0.49, -0.49], atol=1e-5)
+
+
+def test_hopper_reward_is_the_env_s_reward_and_catches_the_bonus_and_the_cost():
+    import gymnasium as gym
+
+    def hopper_reward(x_velocity, action, healthy):
+        return x_velocity + float(healthy) - 1e-3 * np.sum(np.square(action))
+
+    assert ex.check_hopper_reward(hopper_reward)
+    assert_rejected(ex.check_hopper_reward(lambda x_velocity, action, healthy: x_velocity + 1.0
+                                           - 1e-3 * np.sum(np.square(action))), "only while healthy")
+    assert_rejected(ex.check_hopper_reward(lambda x_velocity, action, healthy: x_velocity + float(healthy)
+                                           - 0.1 * np.sum(np.square(action))), "HalfCheetah")
+    env = gym.make("Hopper-v5")  # the weights are the env's, and the reference is the env's reward
+    assert {"forward": env.unwrapped._forward_reward_weight, "ctrl": env.unwrapped._ctrl_cost_weight,
+            "healthy": env.unwrapped._healthy_reward} == ex.HOPPER_WEIGHTS
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        action = rng.uniform(-1, 1, 3).astype(np.float32)
+        _, reward, terminated, truncated, info = env.step(action)
+        assert np.isclose(reward, hopper_reward(info["x_velocity"], action, not terminated))
+        if terminated or truncated:
+            break
+    assert terminated, "a random hopper falls within 200 steps, so the unhealthy step is checked too"
+    env.close()
+
+
+def test_share_at_bounds_is_the_evaluator_s_measure_and_catches_absolute_and_one_sided_margins():
+    from helpers.evaluation import AT_BOUND
+
+    def share(actions, low, high, tolerance):
+        margin = tolerance * (high - low) / 2
+        return float(np.mean((actions <= low + margin) | (actions >= high - margin)))
+
+    assert ex.check_share_at_bounds(share)
+    assert_rejected(ex.check_share_at_bounds(lambda actions, low, high, tolerance: float(np.mean(
+        (actions <= low + tolerance) | (actions >= high - tolerance)))), "half-range")
+    assert_rejected(ex.check_share_at_bounds(lambda actions, low, high, tolerance: float(np.mean(
+        actions >= high - tolerance * (high - low) / 2))), "both bounds")
+    assert AT_BOUND == 0.02

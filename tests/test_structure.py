@@ -18,7 +18,7 @@ LAYERS = [
     {"td3", "dqn", "pitfalls", "exercises"},
     {"checkpoint"},
     {"loop"},
-    {"experiments", "train"},
+    {"experiments", "train", "locomotion"},
     {"tools"},
 ]
 """helpers' modules from the bottom up: a module imports only from its own layer or the ones below it."""
