@@ -536,6 +536,12 @@ class StoredRun:
         """Each seed's final evaluation: the mean return over ``final_episodes`` fixed starts."""
         return np.array([np.mean(r["final_returns"]) for r in self.records[label]])
 
+    def actor_seed(self, label: str) -> int:
+        """The seed whose actor is stored with arm ``label`` (``store_actors``; the filmed seed)."""
+        if not self.meta["spec"].get("store_actors"):
+            raise ValueError(f"{self.name} stores no actors")
+        return self.records[label][filmed_seed(EXPERIMENTS[self.name], self.records[label])]["seed"]
+
     def final_at_bounds(self, label: str) -> np.ndarray:
         return np.array([r["final_at_bounds"] for r in self.records[label]])
 
