@@ -160,11 +160,11 @@ NORMALIZATION_EXPERIMENT = Experiment(
     "Pendulum-v1, notebook 03's agent with the course's critic, 10 seeds each, 30,000 steps (notebook 03)",
     NORMALIZATION_TASK, {kind: {"normalization": kind} for kind in ("none", "batch", "batch_input", "layer")})
 
-LOCOMOTION_TASKS = {"hopper": "Hopper-v5", "half_cheetah": "HalfCheetah-v5"}
+LOCOMOTION_TASKS = {"hopper": "Hopper-v5"}
 
 
 def _locomotion_experiments() -> list[Experiment]:
-    """Notebook 08's stored runs: DDPG against TD3 on two MuJoCo walkers, 200,000 steps, 10 seeds each.
+    """Notebook 08's stored runs: DDPG against TD3 on MuJoCo walkers, 200,000 steps, 10 seeds each.
 
     The course's defaults, but for four settings sized to these tasks: 10,000 random warm-up steps (the TD3
     paper's start for HalfCheetah, Spinning Up's for both; the default 1,000 is a Pendulum-sized warm-up), a
