@@ -69,3 +69,16 @@ def test_command_pendulum_is_pendulum_with_a_zero_to_one_box():
         obs_c, r_c, *_ = command.step(np.array([c], np.float32))
         obs_p, r_p, *_ = plain.step(np.array([torque], np.float32))
         assert np.allclose(obs_c, obs_p) and np.isclose(r_c, r_p)
+
+
+def test_a_mujoco_model_s_deprecation_warning_is_neither_printed_nor_logged(tmp_path, monkeypatch, capfd):
+    """HalfCheetah's model file uses a deprecated compiler attribute; MuJoCo would print a warning on every load
+    and append it to MUJOCO_LOG.TXT in the working directory."""
+    import warnings
+
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing reaches Python's warnings either
+        make_env("HalfCheetah-v5").close()
+    assert capfd.readouterr() == ("", "")
+    assert not (tmp_path / "MUJOCO_LOG.TXT").exists()

@@ -110,3 +110,72 @@ def test_the_first_evaluations_of_a_stored_run_come_back_exactly():
             # The first evaluation (the untrained actor after the warm-up) is the stored run's own: the replay
             # trains the same arms, seeds and starting weights.
             assert returns[0] == stored.records[label][i]["eval_returns"][0]
+
+
+TINY = experiments.Experiment(
+    "tiny", "two arms on Pendulum-v1, for the checkpoint tests",
+    experiments.TD3Config(env_id="Pendulum-v1", total_steps=1_200, warmup_steps=300, eval_every=300, eval_episodes=2,
+                          hidden_sizes=(16, 16), batch_size=16),
+    {"DDPG": experiments.DDPG_SWITCHES, "TD3": {}}, seeds=(0, 1), q_every=300, q_episodes=2, q_horizon=50,
+    checkpoint_every=600)
+
+
+def test_resume_point_refuses_a_checkpoint_of_another_definition(tmp_path):
+    import pickle
+
+    from helpers.checkpoint import FILE, Position
+
+    assert experiments.resume_point(TINY, tmp_path) is None  # no checkpoint: start afresh
+    meta = {"spec": TINY.spec(), "code": experiments.code_fingerprint(), "tracker": None}
+    (tmp_path / FILE).write_bytes(pickle.dumps({"meta": meta, "position": Position(600, 600, None)}))
+    assert experiments.resume_point(TINY, tmp_path) == meta
+    other = replace(TINY, task=replace(TINY.task, batch_size=32))
+    with pytest.raises(ValueError, match="another definition"):
+        experiments.resume_point(other, tmp_path)
+    assert "checkpoint_every" not in TINY.spec()  # checkpoints change no number, so they are not in the spec
+
+
+@pytest.mark.slow
+def test_an_experiment_interrupted_and_resumed_trains_and_measures_as_one_that_never_stopped(tmp_path, monkeypatch):
+    from helpers.evaluation import OverestimationTracker
+    from helpers.records import TrainingInterrupted
+
+    def measured(result):
+        runs, q = result
+        return {label: ([r.history.eval_returns for r in seeds], [(s, np.asarray(qq).tolist(), np.asarray(rr).tolist())
+                                                                  for s, qq, rr in q[label]])
+                for label, seeds in runs.items()}
+
+    whole = measured(experiments.train(TINY, progress=False))
+    measure = OverestimationTracker.__call__
+
+    def interrupted(self, step, agent):
+        measure(self, step, agent)
+        if step == 900:  # after the checkpoint at 600, before the one at 1,200
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(OverestimationTracker, "__call__", interrupted)
+    with pytest.raises(TrainingInterrupted):
+        experiments.train(TINY, progress=False, checkpoint_folder=tmp_path)
+    monkeypatch.setattr(OverestimationTracker, "__call__", measure)
+    # Continued from the checkpoint at 600, with the Q measurements made before it.
+    assert measured(experiments.train(TINY, progress=False, checkpoint_folder=tmp_path)) == whole
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n, e in sorted(EXPERIMENTS.items()) if e.store_actors])
+def test_the_stored_actor_is_the_median_seed_and_walks_as_stored(name):
+    from helpers.locomotion import load_actor, reward_parts
+
+    stored = load(name)
+    for label in EXPERIMENTS[name].film:
+        finals = stored.final(label)
+        seed = stored.actor_seed(label)
+        assert finals[[r["seed"] for r in stored.records[label]].index(seed)] == np.sort(finals)[(len(finals) - 1) // 2]
+        actor = load_actor(stored, label)
+        live = reward_parts(lambda obs: actor(obs, training=False).numpy(), stored.config(label).env_id, episodes=5)
+        record = next(r for r in stored.records[label] if r["seed"] == seed)
+        # Exact on the CPU that trained it; elsewhere round-off can steer an episode, so the check is loose: an
+        # actor that failed to load (fresh weights) returns a small share of a trained one's.
+        assert abs(live["return"].mean() - np.mean(record["final_returns"][:5])) < 0.25 * abs(
+            np.mean(record["final_returns"][:5])), label
