@@ -366,9 +366,6 @@ def run(name: str, out: Path | None = None, progress: bool = True, fresh: bool =
     import shutil
     import time
 
-    from helpers.envs import make_env
-    from helpers.evaluation import Evaluator
-
     experiment = EXPERIMENTS[name]
     out, code = Path(out or RUNS / name), code_fingerprint()
     checkpoints = checkpoint_folder(name) if experiment.checkpoint_every else None
@@ -376,6 +373,35 @@ def run(name: str, out: Path | None = None, progress: bool = True, fresh: bool =
         shutil.rmtree(checkpoints, ignore_errors=True)
     runs, q_measured = train(experiment, progress=progress, checkpoint_folder=checkpoints)
     start = time.perf_counter()
+    arms = final_records(experiment, runs, q_measured)
+    history = runs[next(iter(runs))][0].history
+    meta = {"name": name, "description": experiment.description, "command": f"{COMMAND} {name}",
+            "spec": experiment.spec(), "versions": package_versions(), "code": code,
+            "wall_s": round(history.wall_s + time.perf_counter() - start, 1),
+            "env_steps_per_s": round(history.steps_per_s * history.group_size, 1),
+            "date": time.strftime("%Y-%m-%d")}
+    out.mkdir(parents=True, exist_ok=True)
+    _write_json(out / "arms.json", arms)
+    _write_json(out / "run.json", meta)  # last: a run.json is only ever next to the arms it describes
+    if REPLAY_STEPS >= experiment.task.eval_every:  # a run's own first evaluations: the replay of its CPU
+        write_replay(out, {label: [r["eval_returns"][: REPLAY_STEPS // experiment.task.eval_every] for r in records]
+                           for label, records in arms.items()})
+    for label in experiment.film:
+        chosen = filmed_seed(experiment, arms[label])
+        film(runs[label][chosen], experiment, label)
+        if experiment.store_actors:
+            runs[label][chosen].agent.network("actor").save_weights(actor_path(out, label))
+    if checkpoints is not None:
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    return out
+
+
+def final_records(experiment: Experiment, runs: dict, q_measured: dict) -> dict[str, list[dict]]:
+    """Per arm, one record per seed (``seed_record``): its final evaluation on ``experiment.final_episodes`` fixed
+    starts, with the end diagnostics."""
+    from helpers.envs import make_env
+    from helpers.evaluation import Evaluator
+
     env_fn, arms = partial(make_env, experiment.task.env_id), {}
     for label, seeds in runs.items():
         group = type(seeds[0].agent).group_of([r.agent for r in seeds])
@@ -387,26 +413,7 @@ def run(name: str, out: Path | None = None, progress: bool = True, fresh: bool =
         extra = end_diagnostics(group, seeds, experiment.task.env_id)
         arms[label] = [seed_record(r, q_measured[label][i], finals[i], evaluator.share_at_bounds[i],
                                    {k: v[i] for k, v in extra.items()}) for i, r in enumerate(seeds)]
-    history = runs[next(iter(runs))][0].history
-    meta = {"name": name, "description": experiment.description, "command": f"{COMMAND} {name}",
-            "spec": experiment.spec(), "versions": package_versions(), "code": code,
-            "wall_s": round(history.wall_s + time.perf_counter() - start, 1),
-            "env_steps_per_s": round(history.steps_per_s * history.group_size, 1),
-            "date": time.strftime("%Y-%m-%d")}
-    out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / "arms.json", arms)
-    _write_json(out / "run.json", meta)  # last: a run.json is only ever next to the arms it describes
-    first = {label: [r["eval_returns"][: REPLAY_STEPS // experiment.task.eval_every] for r in records]
-             for label, records in arms.items()}
-    write_replay(out, first)  # a run's own first evaluations are the replay of the CPU that trained it
-    for label in experiment.film:
-        chosen = filmed_seed(experiment, arms[label])
-        film(runs[label][chosen], experiment, label)
-        if experiment.store_actors:
-            runs[label][chosen].agent.network("actor").save_weights(actor_path(out, label))
-    if checkpoints is not None:
-        shutil.rmtree(checkpoints, ignore_errors=True)
-    return out
+    return arms
 
 
 def filmed_seed(experiment: Experiment, records: list[dict]) -> int:

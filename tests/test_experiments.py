@@ -173,7 +173,8 @@ def test_the_stored_actor_is_the_median_seed_and_walks_as_stored(name):
         seed = stored.actor_seed(label)
         assert finals[[r["seed"] for r in stored.records[label]].index(seed)] == np.sort(finals)[(len(finals) - 1) // 2]
         actor = load_actor(stored, label)
-        live = reward_parts(lambda obs: actor(obs, training=False).numpy(), stored.config(label).env_id, episodes=5)
+        live = reward_parts(lambda obs, actor=actor: actor(obs, training=False).numpy(), stored.config(label).env_id,
+                            episodes=5)
         record = next(r for r in stored.records[label] if r["seed"] == seed)
         # Exact on the CPU that trained it; elsewhere round-off can steer an episode, so the check is loose: an
         # actor that failed to load (fresh weights) returns a small share of a trained one's.
