@@ -79,7 +79,8 @@ SLOW = {
     "test_cli.py": ("",),  # every test runs a command in a fresh Python, which imports TensorFlow
     "test_training.py": ("",),  # learning runs
     "test_checkpoint.py": ("test_the_command_line_resumes", "test_a_resumed_run_ends_as_the_uninterrupted_one"),
-    "test_experiments.py": ("test_the_first_evaluations_of_a_stored_run_come_back_exactly",),
+    "test_experiments.py": ("test_the_first_evaluations_of_a_stored_run_come_back_exactly",
+                            "test_an_experiment_interrupted_and_resumed", "test_the_stored_actor_is_the_median_seed"),
     "test_group.py": ("test_first_updates_of_a_group_equal_each_seed_alone[batch",
                       "test_first_updates_of_a_group_equal_each_seed_alone[layer",
                       "test_a_group_run_is_deterministic_and_its_seeds_differ"),

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -242,3 +243,19 @@ def test_ctrl_c_keeps_every_history_and_says_where(tmp_path):
         history = json.loads((out / f"seed{seed}" / "history.json").read_text())
         assert 0 < history["total_steps"] < 200000 and history["seed"] == seed
         assert history["eval_steps"] and (out / f"seed{seed}" / "learning_curve.png").exists()
+
+
+@pytest.mark.parametrize("env_id", ["Hopper-v5", "HalfCheetah-v5"])
+def test_a_walker_trains_and_films_both_clips_with_the_robot_moving(tmp_path, env_id):
+    from PIL import Image, ImageSequence
+
+    out = tmp_path / "walker"
+    result = run("helpers.train", "--env", env_id, *SHORT, "--hidden-sizes", "32", "32", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "", result.stderr  # no MuJoCo warning either
+    assert not (out / "MUJOCO_LOG.TXT").exists() and not (ROOT / "MUJOCO_LOG.TXT").exists()
+    for clip in ("untrained", "trained"):
+        assert (out / f"{clip}.mp4").stat().st_size > 1000
+        frames = [np.asarray(f.convert("RGB"), float) for f in ImageSequence.Iterator(Image.open(out / f"{clip}.gif"))]
+        assert len(frames) > 2 and all(f.std() > 10 for f in frames), "a blank frame"
+        assert np.abs(frames[-1] - frames[0]).mean() > 1, "the robot did not move"

@@ -135,7 +135,6 @@ def test_resume_point_refuses_a_checkpoint_of_another_definition(tmp_path):
     assert "checkpoint_every" not in TINY.spec()  # checkpoints change no number, so they are not in the spec
 
 
-@pytest.mark.slow
 def test_an_experiment_interrupted_and_resumed_trains_and_measures_as_one_that_never_stopped(tmp_path, monkeypatch):
     from helpers.evaluation import OverestimationTracker
     from helpers.records import TrainingInterrupted
@@ -162,7 +161,6 @@ def test_an_experiment_interrupted_and_resumed_trains_and_measures_as_one_that_n
     assert measured(experiments.train(TINY, progress=False, checkpoint_folder=tmp_path)) == whole
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n, e in sorted(EXPERIMENTS.items()) if e.store_actors])
 def test_the_stored_actor_is_the_median_seed_and_walks_as_stored(name):
     from helpers.locomotion import load_actor, reward_parts
