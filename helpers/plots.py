@@ -100,8 +100,16 @@ def plot_learning_curve(
     ax.set_xlabel("environment steps")
     ax.set_ylabel("episode return (sum of rewards)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    _legend_or_note(ax)
     return ax
+
+
+def _legend_or_note(ax: plt.Axes) -> None:
+    """A legend, or for a run too short for an evaluation or a finished episode, a note saying so."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right")
+    else:
+        ax.text(0.5, 0.5, "no evaluation or finished episode yet", transform=ax.transAxes, ha="center")
 
 
 REFERENCE_STYLES = ("--", "-.", ":", (0, (5, 1, 1, 1)))
