@@ -480,16 +480,34 @@ def video_path(experiment: Experiment, label: str) -> Path:
     return ROOT / "videos" / experiment.video_folder / f"{slug}_{experiment.name}.mp4"
 
 
-def film(seed_run, experiment: Experiment, label: str) -> None:
+FILM_GIF_FRAMES = 100
+"""Frames of a filmed clip's GIF at most; ``refilm`` takes fewer where a walker's GIF would exceed what a notebook
+may embed (``helpers.video.MAX_EMBEDDED_BYTES``)."""
+
+
+def film(seed_run, experiment: Experiment, label: str, policy=None, gif_frames: int = FILM_GIF_FRAMES) -> None:
+    """Film one episode of ``seed_run``'s agent (or of ``policy``) into ``video_path(experiment, label)``."""
     from helpers.envs import make_env
     from helpers.video import VideoError, record_video
 
     try:
-        clip = record_video(seed_run.agent.act, partial(make_env, experiment.task.env_id),
-                            video_path(experiment, label), max_gif_frames=100)
+        clip = record_video(policy or seed_run.agent.act, partial(make_env, experiment.task.env_id),
+                            video_path(experiment, label), max_gif_frames=gif_frames)
         print(f"{label}, seed {seed_run.seed}: filmed episode return {clip.episode_return:.1f} -> {clip.mp4}")
     except VideoError as exc:
         print(f"warning: {label} was not filmed: {exc}")
+
+
+def refilm(name: str, gif_frames: int = FILM_GIF_FRAMES) -> None:
+    """Film the stored actors of a stored run again (``store_actors``), with at most ``gif_frames`` GIF frames."""
+    from types import SimpleNamespace
+
+    stored = load(name)
+    for label in EXPERIMENTS[name].film:
+        actor = stored.actor(label)
+        film(SimpleNamespace(seed=stored.actor_seed(label)), EXPERIMENTS[name], label,
+             policy=lambda obs, actor=actor: actor(np.asarray(obs, np.float32)[None], training=False).numpy()[0],
+             gif_frames=gif_frames)
 
 
 # ----- loading ----------------------------------------------------------------------------------------------------
@@ -548,6 +566,20 @@ class StoredRun:
         if not self.meta["spec"].get("store_actors"):
             raise ValueError(f"{self.name} stores no actors")
         return self.records[label][filmed_seed(EXPERIMENTS[self.name], self.records[label])]["seed"]
+
+    def actor(self, label: str):
+        """The actor stored with arm ``label`` (the seed ``actor_seed``), as a Keras model built from the arm's config
+        and the env's spaces."""
+        from helpers.envs import make_env
+        from helpers.networks import build_actor
+
+        config = self.config(label)
+        env = make_env(config.env_id)
+        actor = build_actor(env.observation_space.shape[0], env.action_space.low, env.action_space.high,
+                            config.hidden_sizes, config.normalization)
+        env.close()
+        actor.load_weights(actor_path(self.folder, label))
+        return actor
 
     def final_at_bounds(self, label: str) -> np.ndarray:
         return np.array([r["final_at_bounds"] for r in self.records[label]])

@@ -67,21 +67,6 @@ def walker_references(env_id: str, episodes: int = 10) -> dict[str, float]:
             for name, policy in policies.items()}
 
 
-def load_actor(stored, label: str):
-    """The actor stored with arm ``label`` of a stored run (``helpers.experiments``: the seed with the median final
-    evaluation, ``filmed_seed``), as a Keras model built from the arm's config and the env's spaces."""
-    from helpers.experiments import actor_path
-    from helpers.networks import build_actor
-
-    config = stored.config(label)
-    env = make_env(config.env_id)
-    actor = build_actor(env.observation_space.shape[0], env.action_space.low, env.action_space.high,
-                        config.hidden_sizes, config.normalization)
-    env.close()
-    actor.load_weights(actor_path(stored.folder, label))
-    return actor
-
-
 def reward_parts(policy: Policy, env_id: str, episodes: int = 10, noise: float = 0.0, seed: int = 0,
                  start_seed: int = EVAL_SEED) -> dict[str, np.ndarray]:
     """Run ``policy`` (observations (n, obs_dim) -> actions) for ``episodes`` episodes from the evaluation starts,

@@ -163,14 +163,14 @@ def test_an_experiment_interrupted_and_resumed_trains_and_measures_as_one_that_n
 
 @pytest.mark.parametrize("name", [n for n, e in sorted(EXPERIMENTS.items()) if e.store_actors])
 def test_the_stored_actor_is_the_median_seed_and_walks_as_stored(name):
-    from helpers.locomotion import load_actor, reward_parts
+    from helpers.locomotion import reward_parts
 
     stored = load(name)
     for label in EXPERIMENTS[name].film:
         finals = stored.final(label)
         seed = stored.actor_seed(label)
         assert finals[[r["seed"] for r in stored.records[label]].index(seed)] == np.sort(finals)[(len(finals) - 1) // 2]
-        actor = load_actor(stored, label)
+        actor = stored.actor(label)
         live = reward_parts(lambda obs, actor=actor: actor(obs, training=False).numpy(), stored.config(label).env_id,
                             episodes=5)
         record = next(r for r in stored.records[label] if r["seed"] == seed)

@@ -4,6 +4,7 @@
     python -m helpers.tools.experiments run NAME         # train it and write results/runs/NAME/
     python -m helpers.tools.experiments check            # exit 1 if a stored run differs from its definition
     python -m helpers.tools.experiments replay NAME      # record its first evaluations on this kind of CPU
+    python -m helpers.tools.experiments film NAME        # film the actors a stored run keeps again
 
 A run's numbers repeat exactly only on the kind of CPU that made them (XLA compiles for the CPU's instruction
 set). ``replay`` trains the first 2,000 steps of a stored run again and records their evaluations for this CPU
@@ -28,17 +29,23 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--fresh", action="store_true", help="start again, deleting the run's checkpoints (an "
                      "experiment with checkpoints otherwise continues from its last one)")
     commands.add_parser("replay", help="record the first evaluations of a stored run on this CPU").add_argument("name")
+    refilm = commands.add_parser("film", help="film the actors a stored run keeps again (into videos/)")
+    refilm.add_argument("name")
+    refilm.add_argument("--gif-frames", type=int, default=60, help="frames of each GIF at most (default: 60)")
     args = parser.parse_args(argv)
 
     from helpers import experiments
 
-    if args.command in ("run", "replay") and args.name not in experiments.EXPERIMENTS:
+    if args.command in ("run", "replay", "film") and args.name not in experiments.EXPERIMENTS:
         print(f"error: no experiment {args.name!r}; known: {', '.join(experiments.EXPERIMENTS)}", file=sys.stderr)
         return 2
     if args.command == "run":
         out = experiments.run(args.name, progress=not args.quiet, fresh=args.fresh)
         print(experiments.load(args.name).provenance())
         print(f"written to {out}")
+        return 0
+    if args.command == "film":
+        experiments.refilm(args.name, args.gif_frames)
         return 0
     if args.command == "replay":
         stored = experiments.load(args.name)
