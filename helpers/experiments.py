@@ -505,9 +505,12 @@ def refilm(name: str, gif_frames: int = FILM_GIF_FRAMES) -> None:
     stored = load(name)
     for label in EXPERIMENTS[name].film:
         actor = stored.actor(label)
-        film(SimpleNamespace(seed=stored.actor_seed(label)), EXPERIMENTS[name], label,
-             policy=lambda obs, actor=actor: actor(np.asarray(obs, np.float32)[None], training=False).numpy()[0],
-             gif_frames=gif_frames)
+
+        def policy(obs, actor=actor):  # one observation or a batch, as the agent's act() takes them
+            actions = actor(np.atleast_2d(obs).astype(np.float32), training=False).numpy()
+            return actions if np.ndim(obs) > 1 else actions[0]
+
+        film(SimpleNamespace(seed=stored.actor_seed(label)), EXPERIMENTS[name], label, policy, gif_frames)
 
 
 # ----- loading ----------------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("replay", help="record the first evaluations of a stored run on this CPU").add_argument("name")
     refilm = commands.add_parser("film", help="film the actors a stored run keeps again (into videos/)")
     refilm.add_argument("name")
-    refilm.add_argument("--gif-frames", type=int, default=60, help="frames of each GIF at most (default: 60)")
+    refilm.add_argument("--gif-frames", type=int, default=40, help="frames of each GIF at most (default: 40)")
     args = parser.parse_args(argv)
 
     from helpers import experiments
