@@ -60,8 +60,11 @@ def test_q_at_falls_reads_the_rows_of_the_episodes_that_ended_early():
     at_falls, elsewhere = q_at_falls(ConstantCritic(), [history], [buffer], time_limit=5)
     assert at_falls.tolist() == [np.mean([2.0, 9.0])]
     assert elsewhere.tolist() == [np.mean([0, 1, 3, 4, 5, 6, 7, 8])]
-    full = ReplayBuffer(10, 1, 1, np.random.default_rng(0))
-    for _ in range(10):
-        full.add([0.0], [0.0], 0.0, [0.0], False)
+    exactly_full = ReplayBuffer(10, 1, 1, np.random.default_rng(0))
+    for step in range(10):  # ten steps into ten rows: every row is still its step
+        exactly_full.add([float(step)], [0.0], 0.0, [0.0], False)
+    history.total_steps = 10
+    assert q_at_falls(ConstantCritic(), [history], [exactly_full], time_limit=5)[0].tolist() == [np.mean([2.0, 9.0])]
+    history.total_steps = 11  # the eleventh step overwrote row 0
     with pytest.raises(ValueError, match="never wrapped"):
-        q_at_falls(ConstantCritic(), [history], [full], time_limit=5)
+        q_at_falls(ConstantCritic(), [history], [exactly_full], time_limit=5)
