@@ -160,7 +160,7 @@ NORMALIZATION_EXPERIMENT = Experiment(
     "Pendulum-v1, notebook 03's agent with the course's critic, 10 seeds each, 30,000 steps (notebook 03)",
     NORMALIZATION_TASK, {kind: {"normalization": kind} for kind in ("none", "batch", "batch_input", "layer")})
 
-LOCOMOTION_TASKS = {"hopper": "Hopper-v5"}
+LOCOMOTION_TASKS = {"hopper": "Hopper-v5", "half_cheetah": "HalfCheetah-v5"}
 
 
 def _locomotion_experiments() -> list[Experiment]:
