@@ -172,9 +172,10 @@ def test_the_stored_actor_is_the_median_seed_and_walks_as_stored(name):
         assert finals[[r["seed"] for r in stored.records[label]].index(seed)] == np.sort(finals)[(len(finals) - 1) // 2]
         actor = stored.actor(label)
         live = reward_parts(lambda obs, actor=actor: actor(obs, training=False).numpy(), stored.config(label).env_id,
-                            episodes=5)
+                            episodes=10)
         record = next(r for r in stored.records[label] if r["seed"] == seed)
-        # Exact on the CPU that trained it; elsewhere round-off can steer an episode, so the check is loose: an
-        # actor that failed to load (fresh weights) returns a small share of a trained one's.
-        assert abs(live["return"].mean() - np.mean(record["final_returns"][:5])) < 0.25 * abs(
-            np.mean(record["final_returns"][:5])), label
+        # On another CPU (or with another program computing the same actor) round-off steers a walker's episodes
+        # elsewhere (a Hopper episode of 823 came back as 2232), so the check is loose: within a factor of two of
+        # the stored mean. An actor that failed to load (fresh weights) returns a small share of a trained one's.
+        ratio = live["return"].mean() / np.mean(record["final_returns"][:10])
+        assert 0.5 < ratio < 2, (label, ratio)
