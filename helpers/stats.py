@@ -162,11 +162,12 @@ def probability_of_improvement(a, b, axis=-1):
 
 
 def table(arms: dict[str, Sequence[float]], reference: str | None = None, unit: str = "final return",
-          digits: int = 1, larger: str = "improvement") -> str:
+          digits: int = 1, larger: str = "improvement", verdicts: bool = True) -> str:
     """One line per arm: seeds, mean [95% CI], IQM [95% CI], and, given a ``reference`` arm, the difference
     from it with its interval, 'significant' or 'not significant', and the probability that a seed of the arm
     has the larger value, printed as P(``larger``): "improvement" for a return, where larger is better; name
-    it otherwise (for example "larger with the bug") for a measure where larger is not better."""
+    it otherwise (for example "larger with the bug") for a measure where larger is not better. With
+    ``verdicts=False`` the p-values are printed without a verdict, for tests corrected later in a larger family."""
     width = max(len(name) for name in arms) + 2
     others = [name for name in arms if reference and name != reference]
     comparisons = holm({name: compare(arms[name], arms[reference]) for name in others})
@@ -179,7 +180,7 @@ def table(arms: dict[str, Sequence[float]], reference: str | None = None, unit: 
                 f"  {s.iqm:9{f}} [{s.iqm_ci[0]:7{f}}, {s.iqm_ci[1]:7{f}}]")
         if name in comparisons:
             c = comparisons[name]
-            verdict = "significant" if c.significant else "not significant"
+            verdict = ("significant" if c.significant else "not significant") if verdicts else "uncorrected"
             line += (f"   {c.difference:+{f}} [{c.difference_ci[0]:+{f}}, {c.difference_ci[1]:+{f}}], "
                      f"p = {c.p_value:.3g}, {verdict}; P({larger}) {c.probability_of_improvement:.2f}")
         lines.append(line)

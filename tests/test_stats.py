@@ -69,6 +69,8 @@ def test_table_prints_seeds_intervals_and_the_verdict_against_the_reference_arm(
     assert "+9.00" in lines[2] and ", significant" in lines[2] and "P(improvement) 1.00" in lines[2]
     assert f"p = {2 * 2 / 924:.3g}," in lines[2]
     assert "not significant" in lines[3]
+    deferred = table({"a": [1.0, 2.0, 3.0], "b": [10.0, 11.0, 12.0]}, reference="a", verdicts=False)
+    assert "p = 0.1, uncorrected;" in deferred and "significant" not in deferred
 
 
 def test_rank_test_has_the_exact_known_p_values():
