@@ -149,15 +149,16 @@ OTHER_FOLDERS = [
         "(`results/runs/td3_inverted_pendulum/`); notebook 07 shows them. Both filmed episodes return 1000.0, the "
         "maximum, as do both seeds on their 100-episode final evaluation.",
         "",
-        "## `08_locomotion/`: made by `python -m helpers.tools.experiments run locomotion_hopper`",
+        "## `08_locomotion/`: made by `python -m helpers.tools.experiments run locomotion_hopper` and "
+        "`run locomotion_half_cheetah`",
         "",
         "The median seed (by final return) of DDPG and of TD3 on Hopper-v5 after 200,000 steps at the defaults, "
         "filmed noise-free from the course's video start state by the command that trains the stored run "
         "(`results/runs/locomotion_hopper/`, which keeps their actors; `python -m helpers.tools.experiments film "
         "locomotion_hopper` films them again). DDPG is seed 9, 50-episode final evaluation 1020.1; TD3 is seed 0, "
-        "final evaluation 2487.0. Notebook 08 shows them (Hopper). The same for HalfCheetah-v5 (`python -m "
-        "helpers.tools.experiments run locomotion_half_cheetah`, `results/runs/locomotion_half_cheetah/`): DDPG is "
-        "seed 6, final evaluation 5643.6; TD3 is seed 5, final evaluation 6674.6.",
+        "final evaluation 2487.0. The same for HalfCheetah-v5 (`python -m helpers.tools.experiments run "
+        "locomotion_half_cheetah`, `results/runs/locomotion_half_cheetah/`): DDPG is seed 6, final evaluation 5643.6; "
+        "TD3 is seed 5, final evaluation 6674.6. Notebook 08 shows all four clips.",
         "",
         "Notebook 05 films its own agent into `runs/05_ddpg/`, a folder git ignores, and embeds the clips in its "
         "output, so running it changes no file here.",
