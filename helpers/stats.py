@@ -1,16 +1,30 @@
-"""Reporting results over seeds: means, interquartile means, 95% bootstrap intervals, tests, and counts.
+"""Reporting results over seeds: each arm described, each comparison tested, and the two kept in agreement.
 
-The intervals come from ``scipy.stats.bootstrap`` (BCa), following the reporting advice of Agarwal et al.
-(NeurIPS 2021, "Deep RL at the edge of the statistical precipice"): give each arm's mean and interquartile
-mean (IQM, the mean of the middle 50% of seeds) with an interval, and for two arms the difference of means
-with its interval and the probability of improvement, P(a run of arm A beats a run of arm B).
+*Describing an arm.* Its mean and interquartile mean (IQM, the mean of the middle 50% of seeds), each with a 95%
+bootstrap interval (``scipy.stats.bootstrap``, BCa), as Agarwal et al. (2021, "Deep RL at the edge of the
+statistical precipice") advise. These describe one arm; they decide nothing.
 
-The interval says how large a difference is; whether it is *significant* is decided by a test that holds at
-ten skewed values per arm: the exact rank-sum test (Wilcoxon-Mann-Whitney, every relabelling of the pooled
-seeds enumerated, ties at their average rank). A bootstrap interval on ten values is too narrow when one or
-two seeds sit far from the rest. Yes/no outcomes (solved, failed, found the flag) are counts: an exact
-(Clopper-Pearson) interval per arm and Fisher's exact test between two arms. Several comparisons in one place
-are corrected with Holm's step-down method (``holm``), and the output says so.
+*Comparing two arms.* One estimand per comparison, with the interval that belongs to its test:
+
+- independent seeds: the Hodges-Lehmann shift (the median of all seed-against-seed differences a_i - b_j), the
+  exact rank-sum test (Wilcoxon-Mann-Whitney) of "no shift", and the interval of every shift that test does not
+  reject (the test inverted);
+- paired values (the same seed, buffer or weights measured two ways, or one arm against a known value): the
+  Hodges-Lehmann pseudo-median (the median of all pairwise averages of the differences), the exact signed-rank
+  test and its inverted interval.
+
+Because the interval is the set of shifts the test accepts, it excludes zero exactly when the test says
+"significant". Both are exact at ten skewed seeds, where a bootstrap interval is too narrow. Several comparisons
+declared as one family are corrected with Holm's step-down method (``holm``): each p-value is adjusted, and each
+interval is widened to the level of the Holm step that decided it (alpha / (m - k) at step k, and the level of the
+first step that failed for every comparison after it), so interval and verdict still agree. These stepped
+intervals are at least as wide as unadjusted ones and at most as wide as Bonferroni's.
+
+*Claiming agreement.* "Matches" or "costs nothing" needs an equivalence test (``equivalence``): two one-sided
+tests against a margin declared in advance, which pass exactly when the 90% interval lies inside the margin.
+
+*Counts.* Yes/no outcomes (solved, failed, found the flag): an exact (Clopper-Pearson) interval per arm, as a
+description, and Fisher's exact test between two arms.
 """
 
 from __future__ import annotations
@@ -27,6 +41,8 @@ ALPHA = 1 - CONFIDENCE
 RESAMPLES = 10_000
 EXACT_LIMIT = 400
 """Up to this many pooled seeds ``rank_test`` counts its null distribution exactly; above it, it samples it."""
+SCAN_LIMIT = 501
+"""Up to this many candidate shifts an interval is found by testing each; above it, by bisection."""
 
 
 class ArmSummary(NamedTuple):
@@ -44,36 +60,81 @@ class ArmSummary(NamedTuple):
 
 
 class Comparison(NamedTuple):
-    """Arm A against arm B."""
+    """Arm A against arm B (or paired differences against 0): one estimate, its test, and the test's interval."""
 
-    difference: float
-    """Mean of A minus mean of B."""
-    difference_ci: tuple[float, float]
+    shift: float
+    """Hodges-Lehmann estimate: the median of all differences a_i - b_j (two arms), or the median of the pairwise
+    averages of the differences (paired)."""
+    shift_ci: tuple[float, float]
+    """Every shift the same test does not reject at ``confidence``; it excludes 0 exactly when ``significant``."""
+    p_value: float
+    """Two-sided p-value of the exact rank test (rank-sum for two arms, signed-rank for paired values), after
+    Holm's correction when ``correction`` says so."""
     probability_of_improvement: float
-    """P(X > Y) for a run X of arm A and a run Y of arm B; ties count one half."""
-    probability_ci: tuple[float, float]
-    p_value: float | None = None
-    """Two-sided p-value of the exact rank-sum test (after Holm's correction when ``correction`` says so);
-    ``None`` for a comparison built by hand from an interval alone."""
+    """P(X > Y) for a run X of arm A and a run Y of arm B (paired: the share of positive differences); ties count
+    one half. A description that goes with the shift, not a second test."""
+    confidence: float = CONFIDENCE
+    """The level of ``shift_ci``: 95% alone, the Holm step's level inside a family."""
     correction: str = ""
-    """Empty for a single comparison; ``"Holm, 3 comparisons"`` when ``p_value`` was corrected by ``holm``."""
+    """Empty for a single comparison; ``"Holm, 3 comparisons"`` after ``holm``."""
+    open_ends: tuple[bool, bool] = (False, False)
+    """Whether an end of ``shift_ci`` is left out: only where it is exactly 0 and the test rejects 0, which happens
+    when the two arms share values (ties); printed as a round bracket, "(+0.0, +1.5]"."""
+    a: tuple = ()
+    b: tuple | None = None
+    """The values compared (``b`` is None for paired differences), kept so that ``holm`` can widen the interval."""
+
+    @property
+    def paired(self) -> bool:
+        return self.b is None
 
     @property
     def significant(self) -> bool:
-        """Whether the rank-sum test rejects 'no difference' at the 5% level (after the stated correction).
-        Without a p-value, whether the interval of the difference excludes 0."""
-        if self.p_value is None:
-            low, high = self.difference_ci
-            return low > 0 or high < 0
+        """Whether the rank test rejects 'no shift' at the 5% level (after the stated correction); the interval
+        excludes 0 exactly then."""
+        return self.p_value < ALPHA
+
+    @property
+    def test_name(self) -> str:
+        return "signed-rank" if self.paired else "rank-sum"
+
+    def interval(self, digits: int = 1) -> str:
+        """The estimate and its interval, with the interval's level when it is not 95%."""
+        f, (low, high) = f"+.{digits}f", self.shift_ci
+        level = "" if self.confidence == CONFIDENCE else f" ({_percent(self.confidence)})"
+        left, right = "(" if self.open_ends[0] else "[", ")" if self.open_ends[1] else "]"
+        return f"{self.shift:{f}} {left}{low:{f}}, {high:{f}}{right}{level}"
+
+    def verdict(self) -> str:
+        corrected = f", {self.correction}" if self.correction else ""
+        return (f"{self.test_name} p = {self.p_value:.3g}{corrected}, "
+                f"{'significant' if self.significant else 'not significant'}")
+
+    def __str__(self) -> str:
+        return f"{self.interval()}, {self.verdict()}; P(improvement) {self.probability_of_improvement:.2f}"
+
+
+class Equivalence(NamedTuple):
+    """Two one-sided tests of "the shift lies within +-margin" (TOST), with the 90% interval that decides them."""
+
+    shift: float
+    shift_ci: tuple[float, float]
+    """The 90% interval of the shift (the same rank test inverted); equivalence holds exactly when it lies inside
+    (-margin, +margin). An end exactly at the margin that the one-sided test rejects is left out (ties)."""
+    margin: float
+    p_value: float
+    """The larger of the two one-sided p-values: below 5%, the shift is shown to lie within the margin."""
+    open_ends: tuple[bool, bool] = (False, False)
+
+    @property
+    def equivalent(self) -> bool:
         return self.p_value < ALPHA
 
     def __str__(self) -> str:
-        low, high = self.difference_ci
-        verdict = "significant" if self.significant else "not significant"
-        corrected = f", {self.correction}" if self.correction else ""
-        test = f", rank test p = {self.p_value:.3g}{corrected}" if self.p_value is not None else ""
-        return (f"{self.difference:+.1f} [{low:+.1f}, {high:+.1f}]{test}, {verdict}; "
-                f"P(improvement) {self.probability_of_improvement:.2f}")
+        (low, high), (left, right) = self.shift_ci, self.open_ends
+        verdict = "equivalent" if self.equivalent else "not shown equivalent"
+        return (f"{self.shift:+.1f} {'(' if left else '['}{low:+.1f}, {high:+.1f}{')' if right else ']'} (90%), "
+                f"TOST p = {self.p_value:.3g}, {verdict} within +-{self.margin:.1f}")
 
 
 class CountComparison(NamedTuple):
@@ -84,7 +145,7 @@ class CountComparison(NamedTuple):
     k_b: int
     n_b: int
     ci_a: tuple[float, float]
-    """Exact (Clopper-Pearson) 95% interval of arm A's rate."""
+    """Exact (Clopper-Pearson) 95% interval of arm A's rate: a description of the arm, not of the difference."""
     ci_b: tuple[float, float]
     p_value: float
     """Two-sided p-value of Fisher's exact test (after Holm's correction when ``correction`` says so)."""
@@ -100,6 +161,10 @@ class CountComparison(NamedTuple):
         return (f"{self.k_a}/{self.n_a} [{self.ci_a[0]:.0%}, {self.ci_a[1]:.0%}] against {self.k_b}/{self.n_b} "
                 f"[{self.ci_b[0]:.0%}, {self.ci_b[1]:.0%}], Fisher's exact test p = {self.p_value:.3g}{corrected}, "
                 f"{verdict}")
+
+
+def _percent(level: float) -> str:
+    return f"{100 * level:.4g}%"
 
 
 def iqm(values, axis=-1):
@@ -118,8 +183,8 @@ def _bootstrap(samples: tuple, statistic, seed: int) -> tuple[float, float]:
         return point, point
     random = _rng_argument(stats.bootstrap, seed)
     with warnings.catch_warnings():
-        # BCa needs the statistic to vary between resamples; when it cannot (for example a probability of
-        # improvement of exactly 1), fall back to the percentile interval instead of printing a warning.
+        # BCa needs the statistic to vary between resamples; when it cannot, fall back to the percentile
+        # interval instead of printing a warning.
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.simplefilter("ignore", getattr(stats, "DegenerateDataWarning", RuntimeWarning))
         for method in ("BCa", "percentile"):
@@ -142,7 +207,7 @@ def _check(values: Sequence[float], name: str) -> np.ndarray:
 
 
 def mean_ci(values: Sequence[float], seed: int = 0) -> tuple[float, float]:
-    """The 95% bootstrap interval of the mean over seeds (what learning-curve bands show)."""
+    """The 95% bootstrap interval of the mean over seeds (what learning-curve bands show): a description."""
     return _bootstrap((_check(values, "mean_ci"),), _mean, seed)
 
 
@@ -163,17 +228,20 @@ def probability_of_improvement(a, b, axis=-1):
 
 def table(arms: dict[str, Sequence[float]], reference: str | None = None, unit: str = "final return",
           digits: int = 1, larger: str = "improvement", verdicts: bool = True) -> str:
-    """One line per arm: seeds, mean [95% CI], IQM [95% CI], and, given a ``reference`` arm, the difference
-    from it with its interval, 'significant' or 'not significant', and the probability that a seed of the arm
-    has the larger value, printed as P(``larger``): "improvement" for a return, where larger is better; name
-    it otherwise (for example "larger with the bug") for a measure where larger is not better. With
-    ``verdicts=False`` the p-values are printed without a verdict, for tests corrected later in a larger family."""
+    """One line per arm: seeds, mean [95% CI] and IQM [95% CI] (descriptions), and, given a ``reference`` arm,
+    its comparison with it: the shift with the rank test's interval, p, 'significant' or 'not significant' (Holm
+    over the table's comparisons), and P(``larger``): "improvement" for a return, where larger is better; name it
+    otherwise (for example "larger with the bug"). With ``verdicts=False`` every comparison is printed alone, at
+    95% and uncorrected, with no verdict: for tests corrected later in a larger family, or exploratory ones."""
     width = max(len(name) for name in arms) + 2
     others = [name for name in arms if reference and name != reference]
-    comparisons = holm({name: compare(arms[name], arms[reference]) for name in others})
-    note = f" (rank test; Holm's correction over {len(others)} comparisons)" if len(others) > 1 else " (rank test)"
+    comparisons = {name: compare(arms[name], arms[reference]) for name in others}
+    if verdicts:
+        comparisons = holm(comparisons)
+    note = (f" (rank-sum test; Holm over {len(others)}, intervals at Holm's level)" if verdicts and len(others) > 1
+            else " (rank-sum test)")
     lines = [f"{'arm':{width}s}{'seeds':>6s}  {unit + ', mean [95% CI]':>32s}  {'IQM [95% CI]':>28s}"
-             + (f"   vs {reference}: difference [95% CI], p{note}" if reference else "")]
+             + (f"   vs {reference}: shift [CI], p{note}" if reference else "")]
     for name, values in arms.items():
         s, f = summarize(values), f".{digits}f"
         line = (f"{name:{width}s}{s.n:6d}  {s.mean:11{f}} [{s.mean_ci[0]:8{f}}, {s.mean_ci[1]:8{f}}]"
@@ -181,22 +249,134 @@ def table(arms: dict[str, Sequence[float]], reference: str | None = None, unit: 
         if name in comparisons:
             c = comparisons[name]
             verdict = ("significant" if c.significant else "not significant") if verdicts else "uncorrected"
-            line += (f"   {c.difference:+{f}} [{c.difference_ci[0]:+{f}}, {c.difference_ci[1]:+{f}}], "
-                     f"p = {c.p_value:.3g}, {verdict}; P({larger}) {c.probability_of_improvement:.2f}")
+            line += (f"   {c.interval(digits)}, p = {c.p_value:.3g}, {verdict}; "
+                     f"P({larger}) {c.probability_of_improvement:.2f}")
         lines.append(line)
     return "\n".join(lines)
 
 
+def _hull(p_at, breaks: np.ndarray, alpha: float, centre: float) -> tuple[float, float]:
+    """The smallest closed interval holding every shift s with ``p_at(s) >= alpha``.
+
+    A rank test's p-value changes only where a shift makes two values tie, at ``breaks`` (the pairwise differences
+    or averages), so it is evaluated at each break and once inside each gap between breaks (and beyond both
+    ends, where an accepted shift makes the interval unbounded). Up to ``SCAN_LIMIT`` points each is tested;
+    above it the accepted set is taken to be an interval around ``centre`` and its ends found by bisection."""
+    u = np.unique(breaks)
+    points = np.empty(2 * u.size + 1)
+    points[1::2] = u
+    points[2:-1:2] = (u[:-1] + u[1:]) / 2
+    pad = max(1.0, float(np.ptp(u)))
+    points[0], points[-1] = u[0] - pad, u[-1] + pad
+    if points.size <= SCAN_LIMIT:
+        accepted = np.flatnonzero([p_at(s) >= alpha for s in points])
+        if accepted.size == 0:
+            return centre, centre
+        first, last = int(accepted[0]), int(accepted[-1])
+    else:
+        c = int(np.argmin(np.abs(points - centre)))
+        first, last = _bisect(lambda i: p_at(points[i]) >= alpha, 0, c), _bisect_last(
+            lambda i: p_at(points[i]) >= alpha, c, points.size - 1)
+    low = -np.inf if first == 0 else points[first if first % 2 else first - 1]
+    high = np.inf if last == points.size - 1 else points[last if last % 2 else last + 1]
+    return float(low), float(high)
+
+
+def _bisect(ok, lo: int, hi: int) -> int:
+    """The first index in [lo, hi] where ``ok`` holds, given that it holds at hi and from some index on."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid + 1, hi)
+    return lo
+
+
+def _bisect_last(ok, lo: int, hi: int) -> int:
+    """The last index in [lo, hi] where ``ok`` holds, given that it holds at lo and up to some index."""
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid - 1)
+    return lo
+
+
+def _two_arms(x: np.ndarray, y: np.ndarray, confidence: float, seed: int) -> Comparison:
+    d = (x[:, None] - y[None, :]).ravel()
+    shift = float(np.median(d))
+    p = rank_test(x, y, seed)
+    ci = _hull(lambda s: rank_test(x - s, y, seed), d, 1 - confidence, shift)
+    return Comparison(shift, ci, p, float(probability_of_improvement(x, y)), confidence, "",
+                      _open_at_zero(ci, p, confidence), tuple(x.tolist()), tuple(y.tolist()))
+
+
+def _paired(d: np.ndarray, confidence: float) -> Comparison:
+    i, j = np.triu_indices(d.size)
+    walsh = (d[i] + d[j]) / 2
+    shift = float(np.median(walsh))
+    p = signed_rank_test(d)
+    ci = _hull(lambda s: signed_rank_test(d - s), walsh, 1 - confidence, shift)
+    share = float(np.mean(d > 0) + 0.5 * np.mean(d == 0))
+    return Comparison(shift, ci, p, share, confidence, "", _open_at_zero(ci, p, confidence), tuple(d.tolist()), None)
+
+
+def _open_at_zero(ci: tuple[float, float], p: float, confidence: float) -> tuple[bool, bool]:
+    """An end that is exactly 0 is left out of the interval when the test rejects 0 (ties between the arms)."""
+    rejected = p < 1 - confidence
+    return ci[0] == 0 and rejected, ci[1] == 0 and rejected
+
+
 def compare(a: Sequence[float], b: Sequence[float], seed: int = 0) -> Comparison:
-    """Arm ``a`` against arm ``b`` (independent seeds): difference of means and probability of improvement."""
-    x, y = _check(a, "compare (arm a)"), _check(b, "compare (arm b)")
+    """Arm ``a`` against arm ``b`` (independent seeds): the Hodges-Lehmann shift, the exact rank-sum test, and the
+    95% interval of every shift that test does not reject."""
+    return _two_arms(_check(a, "compare (arm a)"), _check(b, "compare (arm b)"), CONFIDENCE, seed)
 
-    def difference(u, v, axis=-1):
-        return np.mean(u, axis=axis) - np.mean(v, axis=axis)
 
-    return Comparison(float(x.mean() - y.mean()), _bootstrap((x, y), difference, seed),
-                      float(probability_of_improvement(x, y)), _bootstrap((x, y), probability_of_improvement, seed),
-                      rank_test(x, y, seed))
+def compare_paired(differences: Sequence[float]) -> Comparison:
+    """Paired values (``after - before`` per seed, or one arm minus a known value): the Hodges-Lehmann
+    pseudo-median, the exact signed-rank test, and the 95% interval of every centre that test does not reject."""
+    return _paired(_check(differences, "compare_paired"), CONFIDENCE)
+
+
+def at_level(c: Comparison, confidence: float) -> Comparison:
+    """The same comparison with its interval recomputed at another level (its p-value unchanged)."""
+    x = np.asarray(c.a)
+    fresh = _paired(x, confidence) if c.paired else _two_arms(x, np.asarray(c.b), confidence, 0)
+    return c._replace(shift_ci=fresh.shift_ci, confidence=confidence, open_ends=fresh.open_ends)
+
+
+def equivalence(a: Sequence[float], b: Sequence[float] | None, margin: float) -> Equivalence:
+    """Two one-sided rank tests (TOST) that the shift of ``a`` against ``b`` lies within +-``margin`` (``b`` None:
+    ``a`` holds paired differences). The margin must be declared before the data are seen; the result passes
+    exactly when the 90% interval of the same test lies inside (-margin, +margin)."""
+    if not margin > 0:
+        raise ValueError(f"equivalence needs a positive margin, got {margin}")
+    x = _check(a, "equivalence (arm a)")
+    if b is None:
+        c = _paired(x, 1 - 2 * ALPHA)
+        below, above = _signed_rank_tails(x + margin)[1], _signed_rank_tails(x - margin)[0]
+    else:
+        y = _check(b, "equivalence (arm b)")
+        c = _two_arms(x, y, 1 - 2 * ALPHA, 0)
+        below, above = _rank_sum_tails(x + margin, y, 0)[1], _rank_sum_tails(x - margin, y, 0)[0]
+    ends = (c.shift_ci[0] == -margin and below < ALPHA, c.shift_ci[1] == margin and above < ALPHA)
+    return Equivalence(c.shift, c.shift_ci, float(margin), float(max(below, above)), ends)
+
+
+def _rank_sum_tails(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[float, float]:
+    """P(W <= w) and P(W >= w) for the rank sum W of ``x`` under every relabelling of the pooled values."""
+    doubled = np.rint(2 * stats.rankdata(np.concatenate([x, y]))).astype(int)  # average ranks are half-integers
+    if x.size + y.size > EXACT_LIMIT:
+        tails = [stats.permutation_test((doubled[: x.size], doubled[x.size:]), lambda u, v, axis=-1: np.sum(u, axis),
+                                        permutation_type="independent", vectorized=True, n_resamples=RESAMPLES,
+                                        alternative=side, **_rng_argument(stats.permutation_test, seed)).pvalue
+                 for side in ("less", "greater")]
+        return float(tails[0]), float(tails[1])
+    # counts[k, s]: how many sets of k pooled values have a doubled rank sum of s (a subset-sum count).
+    counts = np.zeros((x.size + 1, doubled.sum() + 1))
+    counts[0, 0] = 1.0
+    for r in doubled:
+        counts[1:, r:] = counts[1:, r:] + counts[:-1, :-r]
+    null = counts[x.size] / counts[x.size].sum()
+    observed = doubled[: x.size].sum()
+    return float(null[: observed + 1].sum()), float(null[observed:].sum())
 
 
 def rank_test(a: Sequence[float], b: Sequence[float], seed: int = 0) -> float:
@@ -210,20 +390,22 @@ def rank_test(a: Sequence[float], b: Sequence[float], seed: int = 0) -> float:
     Above ``EXACT_LIMIT`` pooled seeds it draws ``RESAMPLES`` relabellings (seeded by ``seed``) instead.
     """
     x, y = _check(a, "rank_test (arm a)"), _check(b, "rank_test (arm b)")
-    doubled = np.rint(2 * stats.rankdata(np.concatenate([x, y]))).astype(int)  # average ranks are half-integers
-    if x.size + y.size > EXACT_LIMIT:
-        result = stats.permutation_test((doubled[: x.size], doubled[x.size:]), lambda u, v, axis=-1: np.sum(u, axis),
-                                        permutation_type="independent", vectorized=True, n_resamples=RESAMPLES,
-                                        **_rng_argument(stats.permutation_test, seed))
-        return float(result.pvalue)
-    # counts[k, s]: how many sets of k pooled seeds have a doubled rank sum of s (a subset-sum count).
-    counts = np.zeros((x.size + 1, doubled.sum() + 1))
-    counts[0, 0] = 1.0
+    return float(min(1.0, 2.0 * min(_rank_sum_tails(x, y, seed))))
+
+
+def _signed_rank_tails(d: np.ndarray) -> tuple[float, float]:
+    """P(T <= t) and P(T >= t) for the sum T of the ranks of the positive differences, zeros dropped."""
+    d = d[d != 0]
+    if d.size == 0:
+        return 1.0, 1.0
+    doubled = np.rint(2 * stats.rankdata(np.abs(d))).astype(int)
+    counts = np.zeros(doubled.sum() + 1)  # counts[s]: sign assignments whose positive doubled ranks sum to s
+    counts[0] = 1.0
     for r in doubled:
-        counts[1:, r:] = counts[1:, r:] + counts[:-1, :-r]
-    null = counts[x.size] / counts[x.size].sum()
-    observed = doubled[: x.size].sum()
-    return float(min(1.0, 2.0 * min(null[: observed + 1].sum(), null[observed:].sum())))
+        counts[r:] = counts[r:] + counts[:-r]
+    null = counts / counts.sum()
+    observed = doubled[d > 0].sum()
+    return float(null[: observed + 1].sum()), float(null[observed:].sum())
 
 
 def signed_rank_test(differences: Sequence[float]) -> float:
@@ -234,18 +416,7 @@ def signed_rank_test(differences: Sequence[float]) -> float:
     their average rank), and the sum of the ranks of the positive differences is compared with its distribution
     under every assignment of signs (1,024 for ten differences), counted exactly. Twice the smaller tail, at most 1.
     """
-    d = _check(differences, "signed_rank_test")
-    d = d[d != 0]
-    if d.size == 0:
-        return 1.0
-    doubled = np.rint(2 * stats.rankdata(np.abs(d))).astype(int)
-    counts = np.zeros(doubled.sum() + 1)  # counts[s]: sign assignments whose positive doubled ranks sum to s
-    counts[0] = 1.0
-    for r in doubled:
-        counts[r:] = counts[r:] + counts[:-r]
-    null = counts / counts.sum()
-    observed = doubled[d > 0].sum()
-    return float(min(1.0, 2.0 * min(null[: observed + 1].sum(), null[observed:].sum())))
+    return float(min(1.0, 2.0 * min(_signed_rank_tails(_check(differences, "signed_rank_test")))))
 
 
 def _rng_argument(function, seed: int) -> dict:
@@ -256,23 +427,29 @@ def _rng_argument(function, seed: int) -> dict:
 
 
 def holm(comparisons: dict) -> dict:
-    """Holm's step-down correction over a family of comparisons (``Comparison`` or ``CountComparison``).
+    """Holm's step-down correction over a declared family of comparisons (``Comparison`` or ``CountComparison``).
 
     The smallest of m p-values is multiplied by m, the next by m - 1, and so on, each kept at least as large as
     the one before and at most 1. Rejecting where the corrected p-value is below 5% keeps the chance of even one
-    false 'significant' in the family at 5% or less. Returns the same comparisons with corrected p-values and a
-    ``correction`` note; a family of one is returned unchanged.
+    false 'significant' in the family at 5% or less. Each ``Comparison``'s interval is recomputed at the level of
+    the step that decided it, 1 - 0.05 / (m - k) at step k (0-based), and at the level of the first step that
+    failed for every comparison after that step, so that each interval excludes 0 exactly when its corrected
+    test is significant. Returns the same comparisons, corrected and with a ``correction`` note; a family of one
+    is returned unchanged.
     """
     m = len(comparisons)
     if m <= 1:
         return dict(comparisons)
-    if any(c.p_value is None for c in comparisons.values()):
-        raise ValueError("holm needs a p-value for every comparison")
     names = sorted(comparisons, key=lambda name: comparisons[name].p_value)
-    corrected, running = {}, 0.0
-    for rank, name in enumerate(names):
-        running = max(running, min(1.0, (m - rank) * comparisons[name].p_value))
-        corrected[name] = comparisons[name]._replace(p_value=running, correction=f"Holm, {m} comparisons")
+    corrected, running, failed_at = {}, 0.0, None
+    for k, name in enumerate(names):
+        c = comparisons[name]
+        running = max(running, min(1.0, (m - k) * c.p_value))
+        if failed_at is None and running >= ALPHA:
+            failed_at = k
+        if isinstance(c, Comparison):
+            c = at_level(c, 1 - ALPHA / (m - (k if failed_at is None else failed_at)))
+        corrected[name] = c._replace(p_value=running, correction=f"Holm, {m} comparisons")
     return {name: corrected[name] for name in comparisons}
 
 

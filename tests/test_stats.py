@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from helpers.stats import compare, iqm, probability_of_improvement, summarize
+from helpers.stats import compare, compare_paired, equivalence, holm, iqm, probability_of_improvement, summarize
+
+
+def excludes_zero(c) -> bool:
+    (low, high), (left_open, right_open) = c.shift_ci, c.open_ends
+    return low > 0 or high < 0 or (low == 0 and left_open) or (high == 0 and right_open)
 
 
 def test_iqm_is_the_mean_of_the_middle_half():
@@ -30,12 +35,12 @@ def test_compare_separated_overlapping_and_identical_arms():
     rng = np.random.default_rng(1)
     better, worse = rng.normal(-130, 5, 10), rng.normal(-300, 5, 10)
     c = compare(better, worse)
-    assert c.significant and c.difference_ci[0] > 0 and c.probability_of_improvement == 1.0
+    assert c.significant and c.shift_ci[0] > 0 and c.probability_of_improvement == 1.0
     same = compare(better, better)
-    assert not same.significant and same.difference == 0 and same.probability_of_improvement == 0.5
+    assert not same.significant and same.shift == 0 and same.probability_of_improvement == 0.5
     assert "not significant" in str(same)
     noisy = compare(rng.normal(0, 10, 10), rng.normal(1, 10, 10))
-    assert noisy.difference_ci[0] < 0 < noisy.difference_ci[1]
+    assert noisy.shift_ci[0] < 0 < noisy.shift_ci[1]
 
 
 def test_probability_of_improvement_counts_pairs():
@@ -52,9 +57,11 @@ def test_the_same_seed_gives_the_same_interval_and_bad_input_is_refused():
         compare([1.0, np.nan], [1.0, 2.0])
 
 
-def test_a_constant_statistic_gets_a_finite_interval_without_warnings(recwarn):
+def test_a_constant_arm_gets_a_zero_width_summary_without_warnings(recwarn):
+    s = summarize([2.0, 2.0, 2.0])
+    assert s.mean_ci == (2.0, 2.0) and s.iqm_ci == (2.0, 2.0)
     c = compare([1.0, 2.0, 3.0], [-5.0, -4.0, -6.0])
-    assert c.probability_ci == (1.0, 1.0) and np.all(np.isfinite(c.difference_ci))
+    assert c.probability_of_improvement == 1.0 and c.shift == 7.0
     assert not [w for w in recwarn if "BCa" in str(w.message) or "invalid value" in str(w.message)]
 
 
@@ -63,10 +70,12 @@ def test_table_prints_seeds_intervals_and_the_verdict_against_the_reference_arm(
     text = table({"a": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "b": [10.0, 11.0, 12.0, 13.0, 14.0, 15.0],
                   "c": [1.0, 5.0, 2.0, 4.0, 3.0, 6.0]}, reference="a", digits=2)
     lines = text.splitlines()
-    assert len(lines) == 4 and "95% CI" in lines[0] and "Holm's correction over 2 comparisons" in lines[0]
+    assert len(lines) == 4 and "95% CI" in lines[0] and "Holm over 2, intervals at Holm's level" in lines[0]
     assert lines[1].split()[:2] == ["a", "6"] and "3.50" in lines[1]
-    # b beats a on every pair: exact p = 2 / C(12, 6), doubled by Holm as the smaller of two p-values.
-    assert "+9.00" in lines[2] and ", significant" in lines[2] and "P(improvement) 1.00" in lines[2]
+    # b beats a on every pair: exact p = 2 / C(12, 6), doubled by Holm as the smaller of two p-values; its
+    # interval is at Holm's first-step level, 97.5%. The shift is the median of the 36 differences b_i - a_j.
+    assert "+9.00 [" in lines[2] and "] (97.5%)" in lines[2]
+    assert ", significant" in lines[2] and "P(improvement) 1.00" in lines[2]
     assert f"p = {2 * 2 / 924:.3g}," in lines[2]
     assert "not significant" in lines[3]
     deferred = table({"a": [1.0, 2.0, 3.0], "b": [10.0, 11.0, 12.0]}, reference="a", verdicts=False)
@@ -103,8 +112,11 @@ def test_one_far_seed_does_not_make_a_difference_significant():
     b = a + 1.0
     b[-1] = -115.0
     c = compare(a, b)
-    assert c.difference_ci[1] < 0, "the premise: the bootstrap interval alone would call it significant"
+    from helpers.stats import _bootstrap
+    mean_difference = _bootstrap((a, b), lambda u, v, axis=-1: u.mean(axis) - v.mean(axis), 0)
+    assert mean_difference[1] < 0, "the premise: a bootstrap interval of the mean difference would exclude 0"
     assert not c.significant and c.p_value > 0.05 and "not significant" in str(c)
+    assert c.shift_ci[0] < 0 < c.shift_ci[1], "the rank test's own interval agrees with it"
 
 
 def test_holm_correction_against_a_worked_example():
@@ -149,3 +161,64 @@ def test_signed_rank_test_has_the_exact_known_p_values():
     exact = stats.permutation_test((ranks * np.sign(kept),), lambda x, axis=-1: np.sum(x * (x > 0), axis=axis),
                                    permutation_type="samples", vectorized=True, n_resamples=np.inf).pvalue
     assert signed_rank_test(d) == pytest.approx(exact, rel=1e-9)
+
+
+def test_the_interval_is_the_classical_inverted_rank_test_without_ties():
+    """Ten against ten, no ties: the exact two-sided 5% critical value of U is 23, so the interval runs from the
+    24th to the 77th of the 100 sorted differences (Hollander and Wolfe's table); paired, ten differences, the
+    signed-rank critical value is 8, so it runs from the 9th to the 47th of the 55 pairwise averages."""
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(0, 1, 10), rng.normal(0.5, 1, 10)
+    d = np.sort((x[:, None] - y[None, :]).ravel())
+    c = compare(x, y)
+    assert c.shift == pytest.approx(np.median(d)) and c.shift_ci == pytest.approx((d[23], d[76]))
+    diff = x - y
+    i, j = np.triu_indices(10)
+    walsh = np.sort((diff[i] + diff[j]) / 2)
+    p = compare_paired(diff)
+    assert p.shift == pytest.approx(np.median(walsh)) and p.shift_ci == pytest.approx((walsh[8], walsh[46]))
+    assert p.paired and "signed-rank p" in str(p) and "rank-sum p" in str(c)
+
+
+def test_interval_and_test_agree_on_every_line_even_with_ties_and_inside_a_holm_family():
+    rng = np.random.default_rng(11)
+    for _ in range(80):
+        n, m = rng.integers(3, 12, 2)
+        a = np.round(rng.normal(rng.normal(0, 1), 1, n) * 2) / 2  # half-integers: ties inside and across arms
+        b = np.round(rng.normal(0, 1, m) * 2) / 2
+        k = min(n, m)
+        family = holm({"x": compare(a, b), "y": compare(b, a + 0.5), "z": compare_paired(a[:k] - b[:k])})
+        for c in [compare(a, b), compare_paired(a[:k] - b[:k]), *family.values()]:
+            assert excludes_zero(c) == c.significant, c
+
+
+def test_holm_widens_each_interval_to_the_level_of_its_step():
+    far, near, none = np.arange(10.0) + 20, np.arange(10.0) + 3.5, np.arange(10.0) + 0.2
+    base = np.arange(10.0)
+    family = holm({"far": compare(far, base), "near": compare(near, base), "none": compare(none, base)})
+    # Step 0 (smallest p) at 1 - 0.05/3; the failed step and every later one at the first failed step's level.
+    assert family["far"].confidence == pytest.approx(1 - 0.05 / 3)
+    # near: raw p 0.0288, doubled at step 1 to 0.0576, so step 1 fails: near and none both at 1 - 0.05/2.
+    assert family["near"].p_value == pytest.approx(2 * compare(near, base).p_value)
+    assert not family["near"].significant and not family["none"].significant
+    assert family["near"].confidence == family["none"].confidence == pytest.approx(0.975)
+    alone = compare(far, base)
+    assert family["far"].shift == alone.shift
+    assert family["far"].shift_ci[0] <= alone.shift_ci[0] and family["far"].shift_ci[1] >= alone.shift_ci[1]
+    assert "%)" in family["far"].interval() and "Holm, 3 comparisons" in str(family["far"])
+
+
+def test_equivalence_passes_exactly_when_the_90_percent_interval_lies_inside_the_margin():
+    rng = np.random.default_rng(12)
+    x, y = rng.normal(0, 1, 30), rng.normal(0, 1, 30)
+    assert equivalence(x, y, 3.0).equivalent and not equivalence(x, y, 0.05).equivalent
+    assert "not shown equivalent within +-0.1" in str(equivalence(x, y, 0.05))
+    for _ in range(80):
+        n, m = rng.integers(3, 12, 2)
+        a, b = np.round(rng.normal(rng.normal(0, 0.5), 1, n) * 2) / 2, np.round(rng.normal(0, 1, m) * 2) / 2
+        for e in (equivalence(a, b, 1.0), equivalence(a - a.mean(), None, 1.0)):
+            (low, high), (left, right) = e.shift_ci, e.open_ends
+            inside = (low > -1 or (low == -1 and left)) and (high < 1 or (high == 1 and right))
+            assert inside == e.equivalent, e
+    with pytest.raises(ValueError, match="positive margin"):
+        equivalence(x, y, 0.0)
