@@ -85,10 +85,11 @@ def seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(seed)  # seeds Python's random, NumPy's global state and TensorFlow
 
 
-RNG_STREAMS = {"exploration": None, "replay": 1, "target_smoothing": 2, "epsilon_greedy": 2, "toy_critics": 7}
+RNG_STREAMS = {"exploration": None, "replay": 1, "target_smoothing": 2, "epsilon_greedy": 2, "toy_critics": 7,
+               "toy_noise": 8, "toy_fresh": 9, "toy_explore": 10}
 """Each seed's random streams: ``exploration`` (the action noise) is ``default_rng(seed)`` itself, the others
 ``default_rng([seed, k])``, so that no two consumers of one run share numbers. TD3's target smoothing and DQN's
-epsilon-greedy share k = 2: no agent has both. ``toy_critics`` draws the data of notebook 07's toy task."""
+epsilon-greedy share k = 2: no agent has both. ``toy_critics``, ``toy_noise``, ``toy_fresh`` and ``toy_explore`` draw the data of notebook 07's toy task."""
 
 
 def rng(seed: int, stream: str) -> np.random.Generator:

@@ -41,11 +41,12 @@ TRAINING_CODE = ("agent.py", "algorithms.py", "buffer.py", "config.py", "envs.py
                  "checkpoint.py")
 """The modules whose source decides a stored run's numbers; their hashes are its code fingerprint."""
 
-CONVERGENCE_WINDOW = 5
-"""Evaluations in each of the two windows that ``convergence`` compares."""
+CONVERGENCE_WINDOW = 10
+"""Evaluations in each of the two windows that ``convergence`` compares (fewer when a run has fewer than twice as
+many): long enough that a late fall of one seed shows in its window mean."""
 
 CONVERGENCE_BAND = 0.05
-"""An arm has settled when its mean over seeds moved by at most this share of the span (see ``convergence``)."""
+"""The largest band ``convergence`` allows, as a share of the span from doing nothing to the controller."""
 
 
 @dataclass(frozen=True)
@@ -633,38 +634,56 @@ def stored_names() -> list[str]:
 
 
 class Convergence(NamedTuple):
-    """Whether an arm had settled by the end of its run (see ``convergence``)."""
+    """Whether an arm had settled by the end of its run, seed by seed (see ``convergence``)."""
 
-    moved: float
-    """Mean over seeds of the last window of evaluations minus the window before, as a share of the span."""
-    below_controller: float
-    """How far the last window's mean sits below the controller, as a share of the span (negative: above it)."""
+    band: float
+    """How far a seed's window mean may move and still count as settled, in return units."""
+    moved: tuple
+    """Per seed: the mean of its last ``window`` evaluations minus the mean of the ``window`` before."""
+    window: int
+    at_ceiling: bool
+    """Every seed's last window at the controller's level or above (within the band): the task's ceiling, where
+    arms cannot be ranked."""
+
+    @property
+    def settled_seeds(self) -> int:
+        return int(sum(abs(m) <= self.band for m in self.moved))
 
     @property
     def settled(self) -> bool:
-        return abs(self.moved) <= CONVERGENCE_BAND or self.below_controller <= CONVERGENCE_BAND
+        return self.settled_seeds == len(self.moved)
 
     def __str__(self) -> str:
-        verdict = "settled" if self.settled else "NOT settled (still moving, short of the controller)"
-        return (f"last {CONVERGENCE_WINDOW} evaluations moved {self.moved:+.1%} of the span, "
-                f"{self.below_controller:+.1%} of it below the controller: {verdict}")
+        verdict = "settled" if self.settled else "NOT settled"
+        largest = max(self.moved, key=abs)
+        text = (f"{self.settled_seeds}/{len(self.moved)} seeds moved less than {self.band:.1f} between their last "
+                f"{self.window} evaluations and the {self.window} before (largest move {largest:+.1f}): {verdict}")
+        return text + ("; every seed at the controller's level: at the ceiling, cannot be ranked" if self.at_ceiling
+                       else "")
 
 
-def convergence(histories: Sequence[History], nothing: float, controller: float,
+def convergence(histories: Sequence[History], nothing: float, controller: float, optimum: float | None = None,
                 window: int = CONVERGENCE_WINDOW) -> Convergence:
     """Has an arm settled at its budget? The course's criterion, stated once.
 
-    The span is the distance between doing nothing and a classical controller on the task, measured on the same
-    evaluation starts. An arm counts as settled when the mean over seeds of its last ``window`` evaluations moved by
-    at most ``CONVERGENCE_BAND`` (5%) of the span from the ``window`` evaluations before them, or when that last
-    window's mean is within 5% of the span of the controller (an arm at the task's ceiling has nothing left to
-    learn, however much it climbed to get there).
+    Per seed, the mean of its last ``window`` evaluations is compared with the mean of the ``window`` before them
+    (fewer when the run has fewer than twice ``window`` evaluations). The arm has settled when every seed moved
+    by less than the band: 5% of the span from doing nothing to the controller, or, when the ``optimum`` is known,
+    the controller-to-optimum gap if that is smaller, so that the band is no wider than the differences the
+    course compares near the top. A seed that fell late in its run moves its window mean and is not settled.
+    Separately, ``at_ceiling`` says whether every seed's last window sits at the controller's level (within the
+    band) or above: arms there have nothing left to show, and a comparison between them draws no ranking.
     """
     curves = np.array([h.eval_means() for h in histories])
-    if curves.shape[1] < 2 * window:
-        raise ValueError(f"convergence needs at least {2 * window} evaluations, got {curves.shape[1]}")
+    window = min(window, curves.shape[1] // 2)
+    if window < 2:
+        raise ValueError(f"convergence needs at least 4 evaluations, got {curves.shape[1]}")
     span = controller - nothing
     if span == 0:
         raise ValueError("convergence needs a controller that differs from doing nothing")
-    last, before = curves[:, -window:].mean(), curves[:, -2 * window:-window].mean()
-    return Convergence(float((last - before) / abs(span)), float((controller - last) / span))
+    band = CONVERGENCE_BAND * abs(span)
+    if optimum is not None and optimum != controller:
+        band = min(band, abs(optimum - controller))
+    last, before = curves[:, -window:].mean(axis=1), curves[:, -2 * window:-window].mean(axis=1)
+    at_ceiling = bool(np.all(np.sign(span) * (last - controller) >= -band))
+    return Convergence(float(band), tuple(float(m) for m in last - before), window, at_ceiling)

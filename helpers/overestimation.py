@@ -1,5 +1,6 @@
 r"""Overestimation isolated: a task whose values are known exactly, a critic fitted to noisy rewards, an actor
-that climbs it, with one critic or with TD3's clipped double-Q target (notebook 07).
+that climbs it, with one critic or with TD3's clipped double-Q target, and a control that differs from each
+climbing arm only in the selection (notebook 07).
 
 **The task.** One state, to which every action returns; an action :math:`a \in [-1, 1]` earns
 :math:`r(a) = r_0 - k (a - a^*)^2` plus Gaussian noise. A deterministic policy that always plays :math:`\mu` is
@@ -8,7 +9,9 @@ exactly at every update.
 
 **The learner**, DDPG's update with nothing but the essentials:
 
-- a replay buffer of ``samples`` actions drawn uniformly, each with one noisy reward, that no longer grows;
+- a replay buffer of ``samples`` actions drawn uniformly, each with one noisy reward. *Offline* it never grows;
+  *online* the actor's own action plus Gaussian exploration noise joins it every ``add_every`` updates, so the
+  actor decides where the critic gets its data;
 - a critic that is linear in Gaussian bumps (its own random centres per critic, as each of TD3's critics has its own
   random initial weights) plus a constant, fitted *exactly* at every update to the targets
   :math:`y_i = r_i + \gamma \bar Q(\bar\mu)` by ridge regression (the constant is not penalised), so no
@@ -18,15 +21,16 @@ exactly at every update.
 - target copies that follow by Polyak averaging with :math:`\tau`: the target critics start from zero weights, the
   target actor at the actor's start.
 
-Three arms share each seed's buffer and first critic, so their differences are paired: **fixed actor** (the actor
-stays at :math:`a^*`, no maximization), **one critic** (DDPG), **clipped double-Q** (the target takes the smaller
-of two target critics, and the actor climbs the first, as in TD3).
+**Arms.** Two climbing arms, **one critic** (DDPG) and **clipped double-Q** (the target takes the smaller of two
+target critics, the actor climbs the first, as in TD3), share each seed's buffer and exploration noise. Each has a
+**replayed** control: the same critic or critics, the same buffer actions, but rewards with *fresh* noise, and an
+actor that does not climb but replays the climbing arm's actions update by update. The control's critic is fitted
+at the same actions from the same design, so its fit error has the same shrinkage; only its actor did not pick
+those actions by looking at this noise. The paired difference, climbing minus replayed, is the maximization bias.
 
 At every update the error :math:`\hat Q_1(\mu) - Q^\mu(\mu)` splits exactly into two parts. *Lag*: the critic's
 value minus the value it would reach if the actor stopped where it is (its fixed point under the targets). *Fixed-point
-bias*: that fixed point minus the true value; it is the fit's own error at the actor's action plus, for an actor
-that climbs, the maximization bias (the actor picks an action where the fitted rewards came out high). Lag comes from
-the zero start and the slow targets and dies out; the fixed-point bias remains.
+bias*: that fixed point minus the true value. Lag comes from the zero start and the slow targets and dies out.
 
 Two properties hold by construction, and the tests check them: with one state the bootstrap adds the same constant to
 every action's target, so the actor climbs the same fitted reward with one critic or two and follows the same path;
@@ -42,7 +46,9 @@ import numpy as np
 
 from helpers.envs import rng as seeded_rng
 
-ARMS = ("fixed actor", "one critic", "clipped double-Q")
+ARMS = ("one critic", "clipped double-Q")
+REPLAYED = " replayed"
+"""Suffix of each climbing arm's control: ``"one critic replayed"``."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,13 @@ class ToyTask:
     reward_noise: float = 0.3
     """Standard deviation of the noise on each stored reward."""
     samples: int = 40
-    """Transitions in the replay buffer."""
+    """Transitions in the replay buffer at the start (uniform actions)."""
+    online: bool = False
+    """Whether the actor's own actions join the buffer as it learns."""
+    add_every: int = 500
+    """Online: updates between two new transitions."""
+    explore: float = 0.1
+    """Online: standard deviation of the Gaussian exploration noise on the action that joins the buffer."""
     bumps: int = 10
     bump_width: float = 0.3
     ridge: float = 0.1
@@ -73,14 +85,31 @@ class ToyTask:
         """Q^mu(mu) = r(mu) / (1 - gamma): the exact discounted return of always playing ``action``."""
         return self.reward(action) / (1.0 - self.gamma)
 
+    def capacity(self, updates: int) -> int:
+        return self.samples + (updates // self.add_every if self.online else 0)
 
-class Critics(NamedTuple):
-    """Per seed: the bump centres of each critic and the buffer, with everything the exact fit needs."""
 
-    centres: np.ndarray  # (seeds, 2, bumps)
-    actions: np.ndarray  # (seeds, samples)
-    rewards: np.ndarray  # (seeds, samples)
-    hat: np.ndarray      # (seeds, 2, bumps + 1, samples): weights = hat @ targets
+class Draws(NamedTuple):
+    """Per seed, everything random, drawn once: the critics' bump centres, the first buffer actions, two streams
+    of reward noise (one for the climbing arms, a fresh one for their replayed controls) and exploration noise."""
+
+    centres: np.ndarray   # (seeds, 2, bumps)
+    actions: np.ndarray   # (seeds, samples)
+    noise: np.ndarray     # (seeds, capacity), standard normal
+    fresh: np.ndarray     # (seeds, capacity), standard normal, independent of ``noise``
+    explore: np.ndarray   # (seeds, capacity), standard normal
+
+
+def draw(task: ToyTask, seeds, updates: int) -> Draws:
+    """Each seed's random draws, from its own named streams (``helpers.envs.rng``)."""
+    n, out = task.capacity(updates), {name: [] for name in Draws._fields}
+    for seed in seeds:
+        rng = seeded_rng(seed, "toy_critics")
+        out["actions"].append(rng.uniform(-1.0, 1.0, task.samples))
+        out["centres"].append(rng.uniform(-1.0, 1.0, (2, task.bumps)))
+        for name in ("noise", "fresh", "explore"):
+            out[name].append(seeded_rng(seed, f"toy_{name}").standard_normal(n))
+    return Draws(**{name: np.array(v) for name, v in out.items()})
 
 
 def features(task: ToyTask, centres: np.ndarray, actions: np.ndarray) -> np.ndarray:
@@ -96,20 +125,12 @@ def slopes(task: ToyTask, centres: np.ndarray, actions: np.ndarray) -> np.ndarra
     return np.concatenate([slope, np.zeros_like(slope[..., :1])], axis=-1)
 
 
-def make_critics(task: ToyTask, seeds) -> Critics:
-    """Each seed's buffer (uniform actions, noisy rewards) and its two critics' random bump centres."""
-    centres, actions, rewards = [], [], []
-    for seed in seeds:
-        rng = seeded_rng(seed, "toy_critics")
-        actions.append(rng.uniform(-1.0, 1.0, task.samples))
-        rewards.append(task.reward(actions[-1]) + task.reward_noise * rng.standard_normal(task.samples))
-        centres.append(rng.uniform(-1.0, 1.0, (2, task.bumps)))
-    centres, actions, rewards = np.array(centres), np.array(actions), np.array(rewards)
-    phi = features(task, centres, actions[:, None, :])  # (seeds, 2, samples, bumps+1)
+def fit(task: ToyTask, centres: np.ndarray, actions: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Each critic's ridge fit of ``targets`` (seeds, n) at ``actions`` (seeds, n): weights (seeds, 2, bumps + 1)."""
+    phi = features(task, centres, np.repeat(actions[:, None, :], 2, axis=1))  # (seeds, 2, n, bumps+1)
     penalty = task.ridge * np.diag(np.r_[np.ones(task.bumps), 0.0])
     gram = np.einsum("kcnp,kcnq->kcpq", phi, phi) + penalty
-    hat = np.linalg.solve(gram, np.swapaxes(phi, -1, -2))  # ridge: (phi' phi + penalty)^-1 phi'
-    return Critics(centres, actions, rewards, hat)
+    return np.linalg.solve(gram, np.einsum("kcnp,kn->kcp", phi, targets)[..., None])[..., 0]
 
 
 class ToyRun(NamedTuple):
@@ -122,6 +143,10 @@ class ToyRun(NamedTuple):
     true: np.ndarray
     """Q^mu(mu), the exact value of the current action."""
     action: np.ndarray
+    path: np.ndarray
+    """The actor's action after every update, (updates, seeds): what a replayed control plays."""
+    buffer: np.ndarray
+    """The buffer's actions at the end, (seeds, capacity)."""
 
     @property
     def error(self) -> np.ndarray:
@@ -136,32 +161,49 @@ class ToyRun(NamedTuple):
         return self.fixed_point - self.true
 
 
-def run_arm(task: ToyTask, critics: Critics, arm: str, updates: int, checkpoints) -> ToyRun:
-    """Train one arm on every seed (vectorized over seeds) for ``updates`` updates; measure at ``checkpoints``."""
+def run_arm(task: ToyTask, draws: Draws, arm: str, updates: int, checkpoints, replay: ToyRun | None = None) -> ToyRun:
+    """Train one arm on every seed (vectorized over seeds) for ``updates`` updates; measure at ``checkpoints``.
+
+    ``replay``: a climbing arm's run whose actions this arm plays instead of climbing (its buffer actions too),
+    with the fresh reward noise: the control that differs from it only in the selection."""
     if arm not in ARMS:
         raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
-    seeds, twin = critics.actions.shape[0], arm == "clipped double-Q"
+    twin, seeds = arm == "clipped double-Q", draws.actions.shape[0]
+    noise = draws.noise if replay is None else draws.fresh
+    actions = np.concatenate([draws.actions, np.zeros((seeds, task.capacity(updates) - task.samples))], axis=1)
+    if replay is not None:
+        actions = replay.buffer.copy()
+    n = task.samples
 
     def value(weights, action):  # each critic's Q at each seed's action: (seeds, 2)
-        phi = features(task, critics.centres, np.repeat(action[:, None, None], 2, axis=1))[:, :, 0]
-        return np.einsum("kcp,kcp->kc", weights, phi)
+        return np.einsum("kcp,kcp->kc", weights, features(task, draws.centres, action[:, None, None])[:, :, 0])
 
-    weights = np.zeros(critics.hat.shape[:3])  # the online critics' weights, (seeds, 2, bumps + 1)
-    target_weights = np.zeros_like(weights)  # target critics, starting at zero like the online ones
-    mu = np.full(seeds, task.best_action if arm == "fixed actor" else task.start_action)
-    target_mu = mu.copy()
-    fitted_rewards = np.einsum("kcpn,kn->kcp", critics.hat, critics.rewards)  # each critic's fit of the rewards
-    out = {name: [] for name in ToyRun._fields[1:]}
+    def refit():  # with one state every target is r_i + gamma * b, so a fit is the rewards' fit plus gamma * b
+        rewards = task.reward(actions[:, :n]) + task.reward_noise * noise[:, :n]
+        return fit(task, draws.centres, actions[:, :n], rewards)
+
+    fitted_rewards = refit()
+    target_weights = np.zeros_like(fitted_rewards)  # target critics, starting at zero like the online ones
+    mu = np.full(seeds, task.start_action)
+    target_mu, path, out = mu.copy(), np.empty((updates, seeds)), {name: [] for name in ToyRun._fields[1:5]}
     for t in range(1, updates + 1):
         next_q = value(target_weights, target_mu)  # both target critics at the target actor's action
         bootstrap = next_q.min(axis=1) if twin else next_q[:, 0]
-        targets = critics.rewards + task.gamma * bootstrap[:, None]  # the same targets for both critics
-        weights = np.einsum("kcpn,kn->kcp", critics.hat, targets)  # the critic step, solved exactly
-        if arm != "fixed actor":  # the actor step: one gradient step up the first critic
-            grad = np.einsum("kp,kp->k", weights[:, 0], slopes(task, critics.centres[:, 0], mu[:, None])[:, 0])
+        weights = fitted_rewards.copy()  # the critic step, solved exactly: the fit of the targets r_i + gamma * b
+        weights[..., -1] += task.gamma * bootstrap[:, None]  # (the constant is fitted exactly, unpenalised)
+        if replay is None:  # the actor step: one gradient step up the first critic
+            grad = np.einsum("kp,kp->k", weights[:, 0], slopes(task, draws.centres[:, 0], mu[:, None])[:, 0])
             mu = np.clip(mu + task.actor_step * grad, -1.0, 1.0)
+        else:
+            mu = replay.path[t - 1]
+        path[t - 1] = mu
         target_weights = task.tau * weights + (1 - task.tau) * target_weights
         target_mu = task.tau * mu + (1 - task.tau) * target_mu
+        if task.online and t % task.add_every == 0:  # the actor's own action, explored, joins the buffer
+            if replay is None:
+                actions[:, n] = np.clip(mu + task.explore * draws.explore[:, n], -1.0, 1.0)
+            n += 1
+            fitted_rewards = refit()
         if t in checkpoints:
             # With the actor held at mu, the critics settle where Q_j(mu) = r_hat_j(mu) + gamma * b, b being the
             # bootstrap value: Q_1(mu) for one critic, min_j Q_j(mu) for two. So b = min_j r_hat_j(mu) / (1 - gamma)
@@ -172,11 +214,14 @@ def run_arm(task: ToyTask, critics: Critics, arm: str, updates: int, checkpoints
             out["fixed_point"].append(r_hat[:, 0] + task.gamma * b)
             out["true"].append(task.true_value(mu))
             out["action"].append(mu.copy())
-    return ToyRun(np.array(sorted(checkpoints)), *(np.array(v) for v in out.values()))
+    return ToyRun(np.array(sorted(checkpoints)), *(np.array(v) for v in out.values()), path, actions)
 
 
 def run_toy(task: ToyTask = ToyTask(), seeds=range(20), updates: int = 100_000, points: int = 40) -> dict[str, ToyRun]:
-    """Every arm on every seed; measured at ``points`` log-spaced updates from 1 to ``updates``."""
-    checkpoints = np.unique(np.geomspace(1, updates, points).round().astype(int))
-    critics = make_critics(task, list(seeds))
-    return {arm: run_arm(task, critics, arm, updates, set(checkpoints.tolist())) for arm in ARMS}
+    """Both climbing arms and their replayed controls on every seed; measured at ``points`` log-spaced updates."""
+    checkpoints = set(np.unique(np.geomspace(1, updates, points).round().astype(int)).tolist())
+    draws, runs = draw(task, list(seeds), updates), {}
+    for arm in ARMS:
+        runs[arm] = run_arm(task, draws, arm, updates, checkpoints)
+        runs[arm + REPLAYED] = run_arm(task, draws, arm, updates, checkpoints, replay=runs[arm])
+    return runs

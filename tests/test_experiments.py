@@ -65,18 +65,27 @@ def test_a_missing_run_names_the_command_that_makes_it(tmp_path):
         StoredRun("nothing", tmp_path)
 
 
-def test_convergence_measures_the_last_move_against_the_span_and_accepts_the_ceiling():
-    rising = [History(eval_steps=list(range(10)), eval_returns=[[float(i)] for i in range(10)]) for _ in range(3)]
-    c = convergence(rising, nothing=0.0, controller=100.0)  # last five average 7, the five before 2
-    assert c.moved == pytest.approx(0.05) and c.below_controller == pytest.approx(0.93) and c.settled
-    assert not convergence(rising, nothing=0.0, controller=50.0).settled  # moved 10% of a span of 50
-    at_ceiling = [History(eval_steps=list(range(10)), eval_returns=[[0.0]] * 5 + [[98.0]] * 5)]
-    c = convergence(at_ceiling, nothing=0.0, controller=100.0)
-    assert c.moved == pytest.approx(0.98) and c.below_controller == pytest.approx(0.02) and c.settled
-    flat = [History(eval_steps=list(range(10)), eval_returns=[[-90.0]] * 10)]  # negative rewards: span is -40
-    assert convergence(flat, nothing=-50.0, controller=-10.0) == (0.0, 2.0)
-    with pytest.raises(ValueError, match="at least 10 evaluations"):
-        convergence([History(eval_returns=[[1.0]] * 9)], nothing=0.0, controller=1.0)
+def test_convergence_is_judged_per_seed_with_a_band_no_wider_than_the_gap_to_the_optimum():
+    def runs(*curves):
+        return [History(eval_steps=list(range(len(c))), eval_returns=[[float(v)] for v in c]) for c in curves]
+
+    rising = runs(range(20), range(20))  # last ten average 14.5, the ten before 4.5: moved +10 per seed
+    c = convergence(rising, nothing=0.0, controller=300.0)  # band 5% of 300 = 15
+    assert c.band == pytest.approx(15.0) and c.moved == pytest.approx((10.0, 10.0)) and c.settled
+    assert c.window == 10 and not c.at_ceiling
+    narrow = convergence(rising, nothing=0.0, controller=300.0, optimum=306.0)  # the gap to the optimum, 6
+    assert narrow.band == pytest.approx(6.0) and not narrow.settled and "0/2 seeds" in str(narrow)
+    # One seed falls late, at one evaluation of the last ten: no OR clause lets the arm pass as settled.
+    steady = [1000.0] * 20
+    fell = [1000.0] * 15 + [44.6] + [1000.0] * 4
+    c = convergence(runs(steady, fell), nothing=0.0, controller=1000.0)
+    assert c.settled_seeds == 1 and not c.settled and not c.at_ceiling
+    top = convergence(runs(steady, steady), nothing=0.0, controller=1000.0)
+    assert top.settled and top.at_ceiling and "cannot be ranked" in str(top)
+    below = convergence(runs([-140.0] * 8), nothing=-1200.0, controller=-135.9, optimum=-126.3)  # 4-evaluation windows
+    assert below.window == 4 and below.at_ceiling and below.band == pytest.approx(9.6)
+    with pytest.raises(ValueError, match="at least 4 evaluations"):
+        convergence(runs([1.0, 2.0, 3.0]), nothing=0.0, controller=1.0)
 
 
 def test_the_command_lists_and_refuses_an_unknown_name(capsys):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from helpers.overestimation import ToyTask, features, make_critics, run_arm, run_toy, slopes
+from helpers.overestimation import REPLAYED, ToyTask, draw, features, fit, run_arm, run_toy, slopes
 
 
 def test_true_value_is_the_discounted_sum_of_the_reward():
@@ -24,37 +24,45 @@ def test_slopes_are_the_derivative_of_the_features():
 
 def test_the_fit_reproduces_a_constant_exactly_and_is_ridge_regression():
     task = ToyTask()
-    critics = make_critics(task, [0, 1])
+    d = draw(task, [0, 1], 10)
     # The constant feature is not penalised, so a constant target is fitted exactly: weights = (0, ..., 0, c).
-    weights = critics.hat @ np.full(task.samples, 5.0)
+    weights = fit(task, d.centres, d.actions, np.full(d.actions.shape, 5.0))
     assert np.allclose(weights[..., :-1], 0, atol=1e-9) and np.allclose(weights[..., -1], 5.0)
     # Against a direct least-squares solve of the penalised problem.
-    phi = features(task, critics.centres[0, 0], critics.actions[0])
+    rewards = task.reward(d.actions) + task.reward_noise * d.noise[:, : task.samples]
+    phi = features(task, d.centres[0, 1], d.actions[0])
     penalty = np.sqrt(task.ridge) * np.diag(np.r_[np.ones(task.bumps), 0.0])
-    direct = np.linalg.lstsq(np.vstack([phi, penalty]), np.r_[critics.rewards[0], np.zeros(task.bumps + 1)],
-                             rcond=None)[0]
-    assert np.allclose(critics.hat[0, 0] @ critics.rewards[0], direct, atol=1e-8)
+    direct = np.linalg.lstsq(np.vstack([phi, penalty]), np.r_[rewards[0], np.zeros(task.bumps + 1)], rcond=None)[0]
+    assert np.allclose(fit(task, d.centres, d.actions, rewards)[0, 1], direct, atol=1e-8)
 
 
-def test_a_noise_free_buffer_with_a_fixed_actor_has_no_fixed_point_bias_beyond_the_fit():
+def test_a_noise_free_buffer_has_no_fixed_point_bias_beyond_the_fit():
     task = ToyTask(reward_noise=0.0, ridge=1e-9, bumps=12)
-    run = run_arm(task, make_critics(task, [0, 1, 2]), "fixed actor", 50, {50})
+    d = draw(task, [0, 1, 2], 50)
+    run = run_arm(task, d, "one critic", 50, {50})
     # A near-exact fit of the true rewards: what is left is the fit's own error, times 1 / (1 - gamma) = 100.
     assert np.all(np.abs(run.fixed_point_bias) < 0.01 * np.abs(run.true))
     assert np.allclose(run.error, run.lag + run.fixed_point_bias)  # the decomposition is exact
 
 
-def test_the_arms_measure_what_the_notebook_says():
-    runs = run_toy(seeds=range(6), updates=3000, points=6)
-    fixed, one, twin = (runs[arm] for arm in ("fixed actor", "one critic", "clipped double-Q"))
+@pytest.mark.parametrize("online", [False, True])
+def test_the_arms_and_their_controls_measure_what_the_notebook_says(online):
+    task = ToyTask(online=online, add_every=100)
+    runs = run_toy(task, seeds=range(6), updates=3000, points=6)
+    one, twin = runs["one critic"], runs["clipped double-Q"]
     # The critic starts at zero below negative rewards, so early on it is far above the true value: lag.
     assert np.all(one.error[0] > 0.8 * -one.true[0]) and np.all(one.lag[0] > 0.8 * -one.true[0])
-    # The climbing actor ends where its own critic is highest: its fixed-point value is at least the fixed actor's
-    # plus the true value it gave up, so the climb only ever adds to the bias (per seed, same buffer).
-    assert np.all(one.fixed_point_bias[-1] >= fixed.fixed_point_bias[-1] - 1e-6)
+    # One state: the bootstrap shifts every target alike, so both arms climb the same fitted reward.
+    assert np.allclose(one.path, twin.path) and np.allclose(one.buffer, twin.buffer)
     # The smaller of two critics can only lower the bootstrap: clipped double-Q's fixed-point value is never higher.
     assert np.all(twin.fixed_point_bias[-1] <= one.fixed_point_bias[-1] + 1e-9)
-    # Lag decays as the targets catch up; the fixed actor stays at the best action.
-    assert np.all(np.abs(one.lag[-1]) < np.abs(one.lag[0])) and np.all(fixed.action == ToyTask().best_action)
+    # Each control plays its arm's actions on its arm's buffer actions, with other reward noise.
+    for arm in ("one critic", "clipped double-Q"):
+        control = runs[arm + REPLAYED]
+        assert np.array_equal(control.path, runs[arm].path) and np.array_equal(control.buffer, runs[arm].buffer)
+        assert not np.allclose(control.fixed_point_bias[-1], runs[arm].fixed_point_bias[-1])
+    assert np.all(np.abs(one.lag[-1]) < np.abs(one.lag[0]))  # lag decays as the targets catch up
+    if online:  # 30 of the actor's own actions joined the 40 uniform ones, near where it was
+        assert one.buffer.shape == (6, 70) and np.all(np.abs(one.buffer[:, -1] - one.path[-1]) < 0.5)
     with pytest.raises(ValueError, match="arm must be one of"):
-        run_arm(ToyTask(), make_critics(ToyTask(), [0]), "two critics", 10, {10})
+        run_arm(task, draw(task, [0], 10), "two critics", 10, {10})
