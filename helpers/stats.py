@@ -227,30 +227,44 @@ def probability_of_improvement(a, b, axis=-1):
 
 
 def table(arms: dict[str, Sequence[float]], reference: str | None = None, unit: str = "final return",
-          digits: int = 1, larger: str = "improvement", verdicts: bool = True) -> str:
+          digits: int = 1, larger: str = "improvement", verdicts: bool = True, family: Family | None = None,
+          key=None) -> str:
     """One line per arm: seeds, mean [95% CI] and IQM [95% CI] (descriptions), and, given a ``reference`` arm,
     its comparison with it: the shift with the rank test's interval, p, 'significant' or 'not significant' (Holm
     over the table's comparisons), and P(``larger``): "improvement" for a return, where larger is better; name it
-    otherwise (for example "larger with the bug"). With ``verdicts=False`` every comparison is printed alone, at
-    95% and uncorrected, with no verdict: for tests corrected later in a larger family, or exploratory ones."""
+    otherwise (for example "larger with the bug").
+
+    ``family``: the comparisons belong to a declared ``Family``; each is added to it under ``key(arm)`` (default:
+    the arm's name) and the table prints only the shift and P(``larger``), pointing to the family's report, where
+    they are tested together. ``verdicts=False``: every comparison is printed alone, at 95% and uncorrected, with
+    no verdict (exploratory)."""
     width = max(len(name) for name in arms) + 2
     others = [name for name in arms if reference and name != reference]
     comparisons = {name: compare(arms[name], arms[reference]) for name in others}
-    if verdicts:
+    if family is not None:
+        for name in others:
+            family.add(key(name) if key else name, comparisons[name])
+        note = f" (tested in family {family.name})"
+    elif verdicts:
         comparisons = holm(comparisons)
-    note = (f" (rank-sum test; Holm over {len(others)}, intervals at Holm's level)" if verdicts and len(others) > 1
-            else " (rank-sum test)")
+        note = (f" (rank-sum test; Holm over {len(others)}, intervals at Holm's level)" if len(others) > 1
+                else " (rank-sum test)")
+    else:
+        note = " (rank-sum test, exploratory: uncorrected, no verdict)"
     lines = [f"{'arm':{width}s}{'seeds':>6s}  {unit + ', mean [95% CI]':>32s}  {'IQM [95% CI]':>28s}"
-             + (f"   vs {reference}: shift [CI], p{note}" if reference else "")]
+             + (f"   vs {reference}: shift{'' if family else ' [CI], p'}{note}" if reference else "")]
     for name, values in arms.items():
         s, f = summarize(values), f".{digits}f"
         line = (f"{name:{width}s}{s.n:6d}  {s.mean:11{f}} [{s.mean_ci[0]:8{f}}, {s.mean_ci[1]:8{f}}]"
                 f"  {s.iqm:9{f}} [{s.iqm_ci[0]:7{f}}, {s.iqm_ci[1]:7{f}}]")
         if name in comparisons:
             c = comparisons[name]
-            verdict = ("significant" if c.significant else "not significant") if verdicts else "uncorrected"
-            line += (f"   {c.interval(digits)}, p = {c.p_value:.3g}, {verdict}; "
-                     f"P({larger}) {c.probability_of_improvement:.2f}")
+            if family is not None:
+                line += f"   {c.shift:+{f}}; P({larger}) {c.probability_of_improvement:.2f}"
+            else:
+                verdict = ("significant" if c.significant else "not significant") if verdicts else "uncorrected"
+                line += (f"   {c.interval(digits)}, p = {c.p_value:.3g}, {verdict}; "
+                         f"P({larger}) {c.probability_of_improvement:.2f}")
         lines.append(line)
     return "\n".join(lines)
 
@@ -477,3 +491,55 @@ def compare_counts(k_a: int, n_a: int, k_b: int, n_b: int) -> CountComparison:
     p = float(stats.fisher_exact(table_, alternative="two-sided").pvalue) if min(n_a, n_b) > 0 else 1.0
     return CountComparison(int(k_a), int(n_a), int(k_b), int(n_b), proportion_ci(k_a, n_a), proportion_ci(k_b, n_b),
                            min(p, 1.0))
+
+
+class Family:
+    """A family of comparisons declared before any result: the question it answers and the comparisons it holds.
+
+    Declare it (``Family("B", "where the algorithms end up", keys)``) before anything is trained or loaded, print
+    it, then ``add`` each comparison as it is computed; a key that was not declared is refused. ``report`` applies
+    Holm's correction once over the whole family (``holm``) and prints one line per comparison: the estimate, its
+    interval at Holm's level, the corrected p-value and the verdict. It refuses to report a family with a
+    declared comparison missing, so no family shrinks after the results are seen."""
+
+    def __init__(self, name: str, question: str, keys):
+        self.name, self.question, self.keys = name, question, list(keys)
+        if len(set(self.keys)) != len(self.keys):
+            raise ValueError(f"family {name} declares a comparison twice")
+        self.results: dict = {}
+
+    def add(self, key, comparison):
+        """Keep ``comparison`` (a ``Comparison`` or ``CountComparison``) under its declared ``key``; return it."""
+        if key not in self.keys:
+            raise KeyError(f"{key!r} is not a declared comparison of family {self.name} ({len(self.keys)} declared)")
+        self.results[key] = comparison
+        return comparison
+
+    def corrected(self) -> dict:
+        missing = [k for k in self.keys if k not in self.results]
+        if missing:
+            raise ValueError(f"family {self.name}: {len(missing)} declared comparisons have no result yet, "
+                             f"first {missing[0]!r}")
+        return holm({key: self.results[key] for key in self.keys})
+
+    def report(self, larger: str = "improvement") -> str:
+        """Every comparison of the family, Holm-corrected together."""
+        corrected, width = self.corrected(), max(len(_label(k)) for k in self.keys)
+        lines = [f"Family {self.name}: {self.question} ({len(self.keys)} comparisons, Holm's correction over all)"]
+        for key, c in corrected.items():
+            verdict = "significant" if c.significant else "not significant"
+            if isinstance(c, Comparison):
+                lines.append(f"  {_label(key):{width}s}  {c.interval()}, {c.test_name} p = {c.p_value:.3g}, "
+                             f"{verdict}; P({larger}) {c.probability_of_improvement:.2f}")
+            else:
+                lines.append(f"  {_label(key):{width}s}  {c.k_a}/{c.n_a} against {c.k_b}/{c.n_b}, Fisher's exact "
+                             f"test p = {c.p_value:.3g}, {verdict}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return (f"Family {self.name}: {self.question}; {len(self.keys)} comparisons, Holm's correction over all:\n"
+                + "\n".join(f"  {_label(k)}" for k in self.keys))
+
+
+def _label(key) -> str:
+    return " · ".join(map(str, key)) if isinstance(key, tuple) else str(key)

@@ -222,3 +222,24 @@ def test_equivalence_passes_exactly_when_the_90_percent_interval_lies_inside_the
             assert inside == e.equivalent, e
     with pytest.raises(ValueError, match="positive margin"):
         equivalence(x, y, 0.0)
+
+
+def test_a_family_is_declared_first_refuses_strangers_and_reports_holm_over_all_its_members():
+    from helpers.stats import Family, compare_counts, table
+    family = Family("B", "does the treatment end higher", [("task 1", "treated"), ("task 2", "treated"), "counts"])
+    assert "3 comparisons" in str(family) and "task 1 · treated" in str(family)
+    base, better = np.arange(10.0), np.arange(10.0) + 20
+    text = table({"control": base, "treated": better}, reference="control", family=family,
+                 key=lambda name: ("task 1", name))
+    assert "tested in family B" in text and "p =" not in text and "+20.0;" in text
+    with pytest.raises(KeyError, match="not a declared comparison"):
+        family.add("task 3", compare(better, base))
+    with pytest.raises(ValueError, match="no result yet"):
+        family.report()
+    family.add(("task 2", "treated"), compare(base + 0.5, base))
+    family.add("counts", compare_counts(9, 10, 1, 10))
+    report, expected = family.report(), holm(family.results)
+    assert f"p = {expected[('task 1', 'treated')].p_value:.3g}, significant" in report
+    assert "task 2 · treated" in report and "not significant" in report and "Fisher's exact test" in report
+    with pytest.raises(ValueError, match="twice"):
+        Family("C", "?", ["a", "a"])
