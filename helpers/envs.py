@@ -89,7 +89,8 @@ RNG_STREAMS = {"exploration": None, "replay": 1, "target_smoothing": 2, "epsilon
                "toy_noise": 8, "toy_fresh": 9, "toy_explore": 10}
 """Each seed's random streams: ``exploration`` (the action noise) is ``default_rng(seed)`` itself, the others
 ``default_rng([seed, k])``, so that no two consumers of one run share numbers. TD3's target smoothing and DQN's
-epsilon-greedy share k = 2: no agent has both. ``toy_critics``, ``toy_noise``, ``toy_fresh`` and ``toy_explore`` draw the data of notebook 07's toy task."""
+epsilon-greedy share k = 2: no agent has both. ``toy_critics``, ``toy_noise``, ``toy_fresh`` and ``toy_explore``
+draw the data of notebook 07's toy task."""
 
 
 def rng(seed: int, stream: str) -> np.random.Generator:

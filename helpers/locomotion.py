@@ -72,13 +72,15 @@ def reward_parts(policy: Policy, env_id: str, episodes: int = 10, noise: float =
     """Run ``policy`` (observations (n, obs_dim) -> actions) for ``episodes`` episodes from the evaluation starts,
     side by side, with Gaussian action noise of standard deviation ``noise`` (a share of the half-range), and
     add up each episode's reward terms (``REWARD_PARTS``). Returns per episode: ``return``, each term present,
-    ``steps`` and ``distance`` (the x position at the end minus at the start)."""
+    ``steps``, ``distance`` (the x position at the end minus at the start) and ``largest_reward`` (its largest
+    one-step reward, for the bound on what a critic may predict)."""
     envs = [make_env(env_id) for _ in range(episodes)]
     low, high = envs[0].action_space.low, envs[0].action_space.high
     rng = np.random.default_rng(seed)
     obs = reset_to_eval_starts(envs, episodes, start_seed)
     start_x = np.array([env.unwrapped.data.qpos[0] for env in envs])
-    totals = {"return": np.zeros(episodes), "steps": np.zeros(episodes, int)}
+    totals = {"return": np.zeros(episodes), "steps": np.zeros(episodes, int),
+              "largest_reward": np.full(episodes, -np.inf)}
     running, end_x = np.ones(episodes, bool), start_x.copy()
     while running.any():
         actions = np.asarray(policy(obs), np.float64)
@@ -86,6 +88,7 @@ def reward_parts(policy: Policy, env_id: str, episodes: int = 10, noise: float =
         for i in np.flatnonzero(running):
             obs[i], reward, terminated, truncated, info = envs[i].step(actions[i].astype(np.float32))
             totals["return"][i] += reward
+            totals["largest_reward"][i] = max(totals["largest_reward"][i], reward)
             totals["steps"][i] += 1
             for part in REWARD_PARTS:
                 if part in info:

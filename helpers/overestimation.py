@@ -168,29 +168,16 @@ def run_arm(task: ToyTask, draws: Draws, arm: str, updates: int, checkpoints, re
     with the fresh reward noise: the control that differs from it only in the selection."""
     if arm not in ARMS:
         raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
-    twin, seeds = arm == "clipped double-Q", draws.actions.shape[0]
-    noise = draws.noise if replay is None else draws.fresh
-    actions = np.concatenate([draws.actions, np.zeros((seeds, task.capacity(updates) - task.samples))], axis=1)
-    if replay is not None:
-        actions = replay.buffer.copy()
-    n = task.samples
-
-    def value(weights, action):  # each critic's Q at each seed's action: (seeds, 2)
-        return np.einsum("kcp,kcp->kc", weights, features(task, draws.centres, action[:, None, None])[:, :, 0])
-
-    def refit():  # with one state every target is r_i + gamma * b, so a fit is the rewards' fit plus gamma * b
-        rewards = task.reward(actions[:, :n]) + task.reward_noise * noise[:, :n]
-        return fit(task, draws.centres, actions[:, :n], rewards)
-
-    fitted_rewards = refit()
+    twin, buffer = arm == "clipped double-Q", _Buffer(task, draws, updates, replay)
+    fitted_rewards = buffer.fit()  # each critic's fit of the rewards; a fit of the targets adds gamma * b to it
     target_weights = np.zeros_like(fitted_rewards)  # target critics, starting at zero like the online ones
-    mu = np.full(seeds, task.start_action)
-    target_mu, path, out = mu.copy(), np.empty((updates, seeds)), {name: [] for name in ToyRun._fields[1:5]}
+    mu = np.full(buffer.seeds, task.start_action)
+    target_mu, path, out = mu.copy(), np.empty((updates, buffer.seeds)), []
     for t in range(1, updates + 1):
-        next_q = value(target_weights, target_mu)  # both target critics at the target actor's action
+        next_q = _value(task, draws, target_weights, target_mu)  # both target critics at the target actor's action
         bootstrap = next_q.min(axis=1) if twin else next_q[:, 0]
-        weights = fitted_rewards.copy()  # the critic step, solved exactly: the fit of the targets r_i + gamma * b
-        weights[..., -1] += task.gamma * bootstrap[:, None]  # (the constant is fitted exactly, unpenalised)
+        weights = fitted_rewards.copy()  # the critic step, solved exactly: with one state every target is
+        weights[..., -1] += task.gamma * bootstrap[:, None]  # r_i + gamma * b, and the constant is fitted exactly
         if replay is None:  # the actor step: one gradient step up the first critic
             grad = np.einsum("kp,kp->k", weights[:, 0], slopes(task, draws.centres[:, 0], mu[:, None])[:, 0])
             mu = np.clip(mu + task.actor_step * grad, -1.0, 1.0)
@@ -200,21 +187,48 @@ def run_arm(task: ToyTask, draws: Draws, arm: str, updates: int, checkpoints, re
         target_weights = task.tau * weights + (1 - task.tau) * target_weights
         target_mu = task.tau * mu + (1 - task.tau) * target_mu
         if task.online and t % task.add_every == 0:  # the actor's own action, explored, joins the buffer
-            if replay is None:
-                actions[:, n] = np.clip(mu + task.explore * draws.explore[:, n], -1.0, 1.0)
-            n += 1
-            fitted_rewards = refit()
+            fitted_rewards = buffer.grow(mu)
         if t in checkpoints:
-            # With the actor held at mu, the critics settle where Q_j(mu) = r_hat_j(mu) + gamma * b, b being the
-            # bootstrap value: Q_1(mu) for one critic, min_j Q_j(mu) for two. So b = min_j r_hat_j(mu) / (1 - gamma)
-            # with two critics, and r_hat_1(mu) / (1 - gamma) with one.
-            r_hat = value(fitted_rewards, mu)
-            b = (r_hat.min(axis=1) if twin else r_hat[:, 0]) / (1 - task.gamma)
-            out["q"].append(value(weights, mu)[:, 0])
-            out["fixed_point"].append(r_hat[:, 0] + task.gamma * b)
-            out["true"].append(task.true_value(mu))
-            out["action"].append(mu.copy())
-    return ToyRun(np.array(sorted(checkpoints)), *(np.array(v) for v in out.values()), path, actions)
+            out.append(_measure(task, draws, weights, fitted_rewards, mu, twin))
+    return ToyRun(np.array(sorted(checkpoints)), *(np.array(v) for v in zip(*out)), path, buffer.actions)
+
+
+class _Buffer:
+    """A toy arm's replay buffer: its actions (its own, or a replayed arm's), and rewards drawn with its noise."""
+
+    def __init__(self, task: ToyTask, draws: Draws, updates: int, replay: ToyRun | None):
+        self.task, self.draws, self.replay, self.n = task, draws, replay, task.samples
+        self.seeds = draws.actions.shape[0]
+        self.noise = draws.noise if replay is None else draws.fresh
+        self.actions = replay.buffer.copy() if replay is not None else np.concatenate(
+            [draws.actions, np.zeros((self.seeds, task.capacity(updates) - task.samples))], axis=1)
+
+    def fit(self) -> np.ndarray:
+        rewards = self.task.reward(self.actions[:, : self.n]) + self.task.reward_noise * self.noise[:, : self.n]
+        return fit(self.task, self.draws.centres, self.actions[:, : self.n], rewards)
+
+    def grow(self, mu: np.ndarray) -> np.ndarray:
+        """Add the actor's action plus exploration noise (a replayed arm adds what its arm added); refit."""
+        if self.replay is None:
+            self.actions[:, self.n] = np.clip(mu + self.task.explore * self.draws.explore[:, self.n], -1.0, 1.0)
+        self.n += 1
+        return self.fit()
+
+
+def _value(task: ToyTask, draws: Draws, weights: np.ndarray, action: np.ndarray) -> np.ndarray:
+    """Each critic's Q at each seed's action: (seeds, 2)."""
+    return np.einsum("kcp,kcp->kc", weights, features(task, draws.centres, action[:, None, None])[:, :, 0])
+
+
+def _measure(task, draws, weights, fitted_rewards, mu, twin):
+    """Q_1(mu), its fixed point, the true value and the action.
+
+    With the actor held at mu, the critics settle where Q_j(mu) = r_hat_j(mu) + gamma * b, b being the bootstrap
+    value: Q_1(mu) for one critic, min_j Q_j(mu) for two. So b = min_j r_hat_j(mu) / (1 - gamma) with two critics,
+    and r_hat_1(mu) / (1 - gamma) with one."""
+    r_hat = _value(task, draws, fitted_rewards, mu)
+    b = (r_hat.min(axis=1) if twin else r_hat[:, 0]) / (1 - task.gamma)
+    return _value(task, draws, weights, mu)[:, 0], r_hat[:, 0] + task.gamma * b, task.true_value(mu), mu.copy()
 
 
 def run_toy(task: ToyTask = ToyTask(), seeds=range(20), updates: int = 100_000, points: int = 40) -> dict[str, ToyRun]:

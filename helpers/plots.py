@@ -144,3 +144,42 @@ def plot_visits(
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.grid(False)
     return image
+
+
+def plot_forest(ax: plt.Axes, comparisons: dict, xlabel: str, title: str = "") -> None:
+    """A forest plot of a family's comparisons (``helpers.stats.Family.corrected()``): one row per comparison, its
+    estimate and interval (at the level its test used, so a bar crosses 0 exactly when the verdict is 'not
+    significant'); filled dots are significant, open ones not."""
+    labels = [" · ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in comparisons]
+    for row, c in enumerate(comparisons.values()):
+        low, high = c.shift_ci
+        color = "tab:blue" if c.significant else "0.45"
+        ax.plot([low, high], [row, row], color=color, linewidth=2.5)
+        ax.plot(c.shift, row, "o", color=color, markersize=8, markerfacecolor=color if c.significant else "white")
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    ax.set(xlabel=xlabel, title=title)
+    ax.plot([], [], "o", color="tab:blue", label="significant (Holm)")
+    ax.plot([], [], "o", color="0.45", markerfacecolor="white", label="not significant")
+    ax.legend(loc="best", fontsize=9)
+
+
+def plot_difference(ax: plt.Axes, steps, comparisons, label: str, color=None, at: int | None = None,
+                    margins=None) -> None:
+    """The difference between two arms at every evaluation: each comparison's estimate (``shift``) and interval
+    (``shift_ci``) as a line and a band, over env steps. ``at`` marks the budget at which a verdict is read;
+    ``margins`` (one per step) draws an equivalence margin, +-margin, as dashed lines."""
+    steps = np.asarray(steps)
+    shift = np.array([c.shift for c in comparisons])
+    low, high = np.array([c.shift_ci for c in comparisons]).T
+    (line,) = ax.plot(steps, shift, color=color, marker=".", label=label)
+    ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.axhline(0, color="black", linewidth=0.8)
+    if margins is not None:
+        ax.plot(steps, margins, color="0.35", linestyle="--", linewidth=1.3, label="equivalence margin")
+        ax.plot(steps, -np.asarray(margins), color="0.35", linestyle="--", linewidth=1.3)
+    if at is not None:
+        ax.axvline(at, color="0.35", linestyle=":", linewidth=1.3, label=f"verdict read at {at:,} steps")
+    ax.set_xlabel("environment steps")
+    ax.legend(loc="best", fontsize=9)

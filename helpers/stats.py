@@ -374,6 +374,38 @@ def equivalence(a: Sequence[float], b: Sequence[float] | None, margin: float) ->
     return Equivalence(c.shift, c.shift_ci, float(margin), float(max(below, above)), ends)
 
 
+class CurveEquivalence(NamedTuple):
+    """Equivalence over a whole curve: a TOST at every evaluation, and the claim that all of them pass (an
+    intersection-union test, whose p-value is the largest of theirs and needs no correction over the steps)."""
+
+    steps: tuple
+    results: tuple
+    """One ``Equivalence`` per step."""
+    p_value: float
+    correction: str = ""
+
+    @property
+    def equivalent(self) -> bool:
+        return self.p_value < ALPHA
+
+    @property
+    def passed(self) -> int:
+        return sum(r.equivalent for r in self.results)
+
+    def __str__(self) -> str:
+        corrected = f", {self.correction}" if self.correction else ""
+        verdict = "equivalent" if self.equivalent else "not shown equivalent"
+        return (f"within the margin at {self.passed} of {len(self.steps)} evaluations ({self.steps[0]:,} to "
+                f"{self.steps[-1]:,} steps); over the whole curve (every step must pass) TOST p = "
+                f"{self.p_value:.3g}{corrected}, {verdict}")
+
+
+def equivalence_over(steps, pairs, margins) -> CurveEquivalence:
+    """``equivalence`` at every step (``pairs`` of arm values, one ``margin`` per step), and the whole curve."""
+    results = tuple(equivalence(a, b, m) for (a, b), m in zip(pairs, margins))
+    return CurveEquivalence(tuple(steps), results, max(r.p_value for r in results))
+
+
 def _rank_sum_tails(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[float, float]:
     """P(W <= w) and P(W >= w) for the rank sum W of ``x`` under every relabelling of the pooled values."""
     doubled = np.rint(2 * stats.rankdata(np.concatenate([x, y]))).astype(int)  # average ranks are half-integers
@@ -508,6 +540,9 @@ class Family:
             raise ValueError(f"family {name} declares a comparison twice")
         self.results: dict = {}
 
+    def _size(self) -> str:
+        return _family_size(len(self.keys))
+
     def add(self, key, comparison):
         """Keep ``comparison`` (a ``Comparison`` or ``CountComparison``) under its declared ``key``; return it."""
         if key not in self.keys:
@@ -525,20 +560,26 @@ class Family:
     def report(self, larger: str = "improvement") -> str:
         """Every comparison of the family, Holm-corrected together."""
         corrected, width = self.corrected(), max(len(_label(k)) for k in self.keys)
-        lines = [f"Family {self.name}: {self.question} ({len(self.keys)} comparisons, Holm's correction over all)"]
+        lines = [f"Family {self.name}: {self.question} ({self._size()})"]
         for key, c in corrected.items():
-            verdict = "significant" if c.significant else "not significant"
+            verdict = "significant" if getattr(c, "significant", False) else "not significant"
             if isinstance(c, Comparison):
                 lines.append(f"  {_label(key):{width}s}  {c.interval()}, {c.test_name} p = {c.p_value:.3g}, "
                              f"{verdict}; P({larger}) {c.probability_of_improvement:.2f}")
-            else:
+            elif isinstance(c, CountComparison):
                 lines.append(f"  {_label(key):{width}s}  {c.k_a}/{c.n_a} against {c.k_b}/{c.n_b}, Fisher's exact "
                              f"test p = {c.p_value:.3g}, {verdict}")
+            else:
+                lines.append(f"  {_label(key):{width}s}  {c}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
-        return (f"Family {self.name}: {self.question}; {len(self.keys)} comparisons, Holm's correction over all:\n"
+        return (f"Family {self.name}: {self.question}; {self._size()}:\n"
                 + "\n".join(f"  {_label(k)}" for k in self.keys))
+
+
+def _family_size(m: int) -> str:
+    return "1 comparison, no correction needed" if m == 1 else f"{m} comparisons, Holm's correction over all"
 
 
 def _label(key) -> str:

@@ -55,3 +55,33 @@ def test_visit_heat_map_counts_every_point():
     assert counts.sum() == 3 and counts.max() == 2
     assert ax.get_xlabel() == "position"
     plt.close("all")
+
+
+def test_forest_plot_draws_one_row_per_comparison_with_its_interval():
+    from helpers.plots import plot_forest
+    from helpers.stats import compare, holm
+
+    base = np.arange(10.0)
+    family = holm({("task", "far"): compare(base + 20, base), ("task", "none"): compare(base + 0.1, base)})
+    fig, ax = plt.subplots()
+    plot_forest(ax, family, xlabel="shift")
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["task · far", "task · none"] and ax.get_xlabel() == "shift"
+    far = ax.lines[0].get_xdata()
+    assert far[0] == family["task", "far"].shift_ci[0] and far[0] > 0
+    plt.close(fig)
+
+
+def test_difference_plot_draws_the_estimate_its_band_the_margin_and_the_budget():
+    from helpers.plots import plot_difference
+    from helpers.stats import compare
+
+    rng = np.random.default_rng(0)
+    steps = [1000, 2000, 3000]
+    diffs = [compare(rng.normal(k, 1, 10), rng.normal(0, 1, 10)) for k in range(3)]
+    fig, ax = plt.subplots()
+    plot_difference(ax, steps, diffs, label="b - a", at=2000, margins=[0.5, 0.5, 0.5])
+    assert list(ax.lines[0].get_ydata()) == [c.shift for c in diffs]
+    assert "verdict read at 2,000 steps" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert ax.get_xlabel() == "environment steps"
+    plt.close(fig)

@@ -243,3 +243,18 @@ def test_a_family_is_declared_first_refuses_strangers_and_reports_holm_over_all_
     assert "task 2 · treated" in report and "not significant" in report and "Fisher's exact test" in report
     with pytest.raises(ValueError, match="twice"):
         Family("C", "?", ["a", "a"])
+
+
+def test_equivalence_over_a_curve_needs_every_step_and_takes_the_largest_p():
+    from helpers.stats import Family, equivalence_over
+    rng = np.random.default_rng(13)
+    close = [(rng.normal(0, 1, 30), rng.normal(0, 1, 30)) for _ in range(3)]
+    curve = equivalence_over([1000, 2000, 3000], close, [3.0, 3.0, 3.0])
+    assert curve.equivalent and curve.passed == 3 and curve.p_value == max(r.p_value for r in curve.results)
+    apart = close[:2] + [(rng.normal(5, 1, 30), rng.normal(0, 1, 30))]
+    broken = equivalence_over([1000, 2000, 3000], apart, [3.0, 3.0, 3.0])
+    assert not broken.equivalent and broken.passed == 2 and "2 of 3 evaluations" in str(broken)
+    family = Family("A", "matches?", ["x", "y"])
+    family.add("x", curve)
+    family.add("y", broken)
+    assert "Holm, 2 comparisons" in family.report() and "not shown equivalent" in family.report()
