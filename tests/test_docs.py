@@ -126,3 +126,12 @@ def test_licence_and_citation_are_present_and_well_formed():
     assert citation["cff-version"] == "1.2.0" and citation["license"] == "MIT"
     assert citation["title"] and citation["authors"] and citation["repository-code"].startswith("https://")
     assert "[`LICENSE`](LICENSE)" in (root / "README.md").read_text()
+
+
+def test_the_stored_defaults_study_report_is_what_its_json_prints_today(capsys):
+    """results/defaults_study.txt is `--report` of results/defaults_study.json: a change to helpers.stats that moves
+    a printed interval or p-value shows here."""
+    from helpers.tools import defaults_study
+
+    assert defaults_study.main(["--report"]) == 0
+    assert capsys.readouterr().out == (ROOT / "results" / "defaults_study.txt").read_text()

@@ -104,10 +104,9 @@ def multi_pendulum_reference(seed: int, agent) -> dict:
 
 
 def difference(c) -> str:
-    """A comparison of two arms: the difference of means with its 95% bootstrap interval, its p-value and verdict."""
-    low, high = c.difference_ci
-    verdict = "significant" if c.significant else "not significant"
-    return f"{c.difference:+.1f} [{low:+.1f}, {high:+.1f}], p = {c.p_value:.3g}, {verdict}"
+    """A comparison of two arms: the Hodges-Lehmann shift with the interval of its rank test (at Holm's level),
+    its p-value and verdict."""
+    return f"{c.interval()}, p = {c.p_value:.3g}, {'significant' if c.significant else 'not significant'}"
 
 
 def report(arms: list[dict], reference: dict | None) -> None:
@@ -134,8 +133,8 @@ def report(arms: list[dict], reference: dict | None) -> None:
                 pick.get((env, hidden, "input")), pick.get((env, SIZES[-1], "input"))
     tested = holm({what: compare(a["final_eval_per_seed"], b["final_eval_per_seed"])
                    for what, (a, b) in pairs.items() if a and b})
-    print(f"\nDifferences of means over seeds, 95% bootstrap interval; p from the exact rank-sum test, Holm-corrected "
-          f"over these {len(tested)} comparisons:")
+    print(f"\nHodges-Lehmann shifts (the median of the seed-against-seed differences), each with the interval of its "
+          f"exact rank-sum test at the level of its Holm step; p Holm-corrected over these {len(tested)} comparisons:")
     for what, c in tested.items():
         print(f"- {what}: {difference(c)}")
 
