@@ -658,8 +658,8 @@ class Convergence(NamedTuple):
         largest = max(self.moved, key=abs)
         text = (f"{self.settled_seeds}/{len(self.moved)} seeds moved less than {self.band:.1f} between their last "
                 f"{self.window} evaluations and the {self.window} before (largest move {largest:+.1f}): {verdict}")
-        return text + ("; every seed at the controller's level: at the ceiling, cannot be ranked" if self.at_ceiling
-                       else "")
+        ceiling = "; every seed at the controller's level: at the ceiling, not ranked against another arm there"
+        return text + (ceiling if self.at_ceiling else "")
 
 
 def convergence(histories: Sequence[History], nothing: float, controller: float, optimum: float | None = None,
