@@ -115,16 +115,23 @@ class Comparison(NamedTuple):
 
 
 class Equivalence(NamedTuple):
-    """Two one-sided tests of "the shift lies within +-margin" (TOST), with the 90% interval that decides them."""
+    """Two one-sided tests of "the shift lies within +-margin" (TOST), with the interval that decides them."""
 
     shift: float
     shift_ci: tuple[float, float]
-    """The 90% interval of the shift (the same rank test inverted); equivalence holds exactly when it lies inside
-    (-margin, +margin). An end exactly at the margin that the one-sided test rejects is left out (ties)."""
+    """The interval of the shift at ``confidence`` (90% alone: the same rank test inverted); equivalence holds
+    exactly when it lies inside (-margin, +margin). An end exactly at the margin that the one-sided test rejects is
+    left out (ties)."""
     margin: float
     p_value: float
-    """The larger of the two one-sided p-values: below 5%, the shift is shown to lie within the margin."""
+    """The larger of the two one-sided p-values (after Holm's correction when ``correction`` says so): below 5%,
+    the shift is shown to lie within the margin."""
     open_ends: tuple[bool, bool] = (False, False)
+    confidence: float = 1 - 2 * ALPHA
+    """90% for a TOST at 5%; inside a Holm family, 1 - 2 x the level of the step that decided it."""
+    correction: str = ""
+    a: tuple = ()
+    b: tuple | None = None
 
     @property
     def equivalent(self) -> bool:
@@ -133,8 +140,10 @@ class Equivalence(NamedTuple):
     def __str__(self) -> str:
         (low, high), (left, right) = self.shift_ci, self.open_ends
         verdict = "equivalent" if self.equivalent else "not shown equivalent"
-        return (f"{self.shift:+.1f} {'(' if left else '['}{low:+.1f}, {high:+.1f}{')' if right else ']'} (90%), "
-                f"TOST p = {self.p_value:.3g}, {verdict} within +-{self.margin:.1f}")
+        corrected = f", {self.correction}" if self.correction else ""
+        return (f"{self.shift:+.1f} {'(' if left else '['}{low:+.1f}, {high:+.1f}{')' if right else ']'} "
+                f"({_percent(self.confidence)}), TOST p = {self.p_value:.3g}{corrected}, {verdict} within "
+                f"+-{self.margin:.1f}")
 
 
 class CountComparison(NamedTuple):
@@ -349,9 +358,13 @@ def compare_paired(differences: Sequence[float]) -> Comparison:
     return _paired(_check(differences, "compare_paired"), CONFIDENCE)
 
 
-def at_level(c: Comparison, confidence: float) -> Comparison:
-    """The same comparison with its interval recomputed at another level (its p-value unchanged)."""
+def at_level(c, confidence: float):
+    """The same comparison with its interval recomputed at another level (its p-value unchanged). For an
+    ``Equivalence``, ``confidence`` is the level of its one-sided tests' twin, 1 - 2 x their level."""
     x = np.asarray(c.a)
+    if isinstance(c, Equivalence):
+        fresh = _equivalence(x, None if c.b is None else np.asarray(c.b), c.margin, confidence)
+        return c._replace(shift_ci=fresh.shift_ci, confidence=confidence, open_ends=fresh.open_ends)
     fresh = _paired(x, confidence) if c.paired else _two_arms(x, np.asarray(c.b), confidence, 0)
     return c._replace(shift_ci=fresh.shift_ci, confidence=confidence, open_ends=fresh.open_ends)
 
@@ -363,15 +376,21 @@ def equivalence(a: Sequence[float], b: Sequence[float] | None, margin: float) ->
     if not margin > 0:
         raise ValueError(f"equivalence needs a positive margin, got {margin}")
     x = _check(a, "equivalence (arm a)")
-    if b is None:
-        c = _paired(x, 1 - 2 * ALPHA)
+    y = None if b is None else _check(b, "equivalence (arm b)")
+    return _equivalence(x, y, float(margin), 1 - 2 * ALPHA)
+
+
+def _equivalence(x: np.ndarray, y: np.ndarray | None, margin: float, confidence: float) -> Equivalence:
+    if y is None:
+        c = _paired(x, confidence)
         below, above = _signed_rank_tails(x + margin)[1], _signed_rank_tails(x - margin)[0]
     else:
-        y = _check(b, "equivalence (arm b)")
-        c = _two_arms(x, y, 1 - 2 * ALPHA, 0)
+        c = _two_arms(x, y, confidence, 0)
         below, above = _rank_sum_tails(x + margin, y, 0)[1], _rank_sum_tails(x - margin, y, 0)[0]
-    ends = (c.shift_ci[0] == -margin and below < ALPHA, c.shift_ci[1] == margin and above < ALPHA)
-    return Equivalence(c.shift, c.shift_ci, float(margin), float(max(below, above)), ends)
+    level = (1 - confidence) / 2  # each one-sided test's level
+    ends = (c.shift_ci[0] == -margin and below < level, c.shift_ci[1] == margin and above < level)
+    return Equivalence(c.shift, c.shift_ci, margin, float(max(below, above)), ends, confidence, "",
+                       tuple(x.tolist()), None if y is None else tuple(y.tolist()))
 
 
 class CurveEquivalence(NamedTuple):
@@ -493,8 +512,11 @@ def holm(comparisons: dict) -> dict:
         running = max(running, min(1.0, (m - k) * c.p_value))
         if failed_at is None and running >= ALPHA:
             failed_at = k
+        step_alpha = ALPHA / (m - (k if failed_at is None else failed_at))
         if isinstance(c, Comparison):
-            c = at_level(c, 1 - ALPHA / (m - (k if failed_at is None else failed_at)))
+            c = at_level(c, 1 - step_alpha)
+        elif isinstance(c, Equivalence):
+            c = at_level(c, 1 - 2 * step_alpha)
         corrected[name] = c._replace(p_value=running, correction=f"Holm, {m} comparisons")
     return {name: corrected[name] for name in comparisons}
 

@@ -258,3 +258,16 @@ def test_equivalence_over_a_curve_needs_every_step_and_takes_the_largest_p():
     family.add("x", curve)
     family.add("y", broken)
     assert "Holm, 2 comparisons" in family.report() and "not shown equivalent" in family.report()
+
+
+def test_equivalence_inside_a_holm_family_widens_its_interval_and_still_agrees():
+    from helpers.stats import equivalence
+    rng = np.random.default_rng(21)
+    for _ in range(30):
+        a, b = np.round(rng.normal(0, 1, 12) * 2) / 2, np.round(rng.normal(0, 1, 12) * 2) / 2
+        family = holm({"x": equivalence(a, b, 1.5), "y": equivalence(a, None, 1.5), "z": compare(a, b)})
+        for key in ("x", "y"):
+            e = family[key]
+            (low, high), (left, right) = e.shift_ci, e.open_ends
+            inside = (low > -1.5 or (low == -1.5 and left)) and (high < 1.5 or (high == 1.5 and right))
+            assert inside == e.equivalent and e.correction == "Holm, 3 comparisons" and e.confidence >= 0.9 - 1e-12, e
