@@ -99,11 +99,12 @@ class Comparison(NamedTuple):
         return "signed-rank" if self.paired else "rank-sum"
 
     def interval(self, digits: int = 1) -> str:
-        """The estimate and its interval, with the interval's level when it is not 95%."""
-        f, (low, high) = f"+.{digits}f", self.shift_ci
+        """The estimate and its interval, with the interval's level when it is not 95%. An end that is not 0 gets
+        the digits it needs not to print as 0, so a printed interval never seems to touch 0 when it does not."""
         level = "" if self.confidence == CONFIDENCE else f" ({_percent(self.confidence)})"
         left, right = "(" if self.open_ends[0] else "[", ")" if self.open_ends[1] else "]"
-        return f"{self.shift:{f}} {left}{low:{f}}, {high:{f}}{right}{level}"
+        low, high = (_signed(v, digits) for v in self.shift_ci)
+        return f"{self.shift:+.{digits}f} {left}{low}, {high}{right}{level}"
 
     def verdict(self) -> str:
         corrected = f", {self.correction}" if self.correction else ""
@@ -141,7 +142,7 @@ class Equivalence(NamedTuple):
         (low, high), (left, right) = self.shift_ci, self.open_ends
         verdict = "equivalent" if self.equivalent else "not shown equivalent"
         corrected = f", {self.correction}" if self.correction else ""
-        return (f"{self.shift:+.1f} {'(' if left else '['}{low:+.1f}, {high:+.1f}{')' if right else ']'} "
+        return (f"{self.shift:+.1f} {'(' if left else '['}{_signed(low, 1)}, {_signed(high, 1)}{')' if right else ']'} "
                 f"({_percent(self.confidence)}), TOST p = {self.p_value:.3g}{corrected}, {verdict} within "
                 f"+-{self.margin:.1f}")
 
@@ -170,6 +171,15 @@ class CountComparison(NamedTuple):
         return (f"{self.k_a}/{self.n_a} [{self.ci_a[0]:.0%}, {self.ci_a[1]:.0%}] against {self.k_b}/{self.n_b} "
                 f"[{self.ci_b[0]:.0%}, {self.ci_b[1]:.0%}], Fisher's exact test p = {self.p_value:.3g}{corrected}, "
                 f"{verdict}")
+
+
+def _signed(value: float, digits: int) -> str:
+    """``value`` with a sign and ``digits`` decimals, or as many more (up to 6) as it needs not to read as 0."""
+    text = f"{value:+.{digits}f}"
+    while value != 0 and float(text) == 0 and digits < 6:
+        digits += 1
+        text = f"{value:+.{digits}f}"
+    return text
 
 
 def _percent(level: float) -> str:

@@ -271,3 +271,10 @@ def test_equivalence_inside_a_holm_family_widens_its_interval_and_still_agrees()
             (low, high), (left, right) = e.shift_ci, e.open_ends
             inside = (low > -1.5 or (low == -1.5 and left)) and (high < 1.5 or (high == 1.5 and right))
             assert inside == e.equivalent and e.correction == "Holm, 3 comparisons" and e.confidence >= 0.9 - 1e-12, e
+
+
+def test_an_interval_end_near_zero_is_printed_with_the_digits_it_needs():
+    from helpers.stats import Comparison
+    c = Comparison(0.9, (0.04, 1.8), 0.01, 0.7, 0.95, "", (False, False), (1.0,), None)
+    assert c.interval() == "+0.9 [+0.04, +1.8]"
+    assert Comparison(0.0, (0.0, 0.0), 1.0, 0.5).interval() == "+0.0 [+0.0, +0.0]"
