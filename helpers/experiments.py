@@ -662,15 +662,26 @@ class Convergence(NamedTuple):
         return text + (ceiling if self.at_ceiling else "")
 
 
+def convergence_band(nothing: float, controller: float, optimum: float | None = None) -> float:
+    """How far a seed may move and still count as settled: ``CONVERGENCE_BAND`` (5%) of the span from doing nothing
+    to the controller, or the controller-to-optimum gap if that is smaller. Also the course's band for "reached
+    the controller"."""
+    band = CONVERGENCE_BAND * abs(controller - nothing)
+    if optimum is not None and optimum != controller:
+        band = min(band, abs(optimum - controller))
+    return float(band)
+
+
 def convergence(histories: Sequence[History], nothing: float, controller: float, optimum: float | None = None,
                 window: int = CONVERGENCE_WINDOW) -> Convergence:
     """Has an arm settled at its budget? The course's criterion, stated once.
 
     Per seed, the mean of its last ``window`` evaluations is compared with the mean of the ``window`` before them
     (fewer when the run has fewer than twice ``window`` evaluations). The arm has settled when every seed moved
-    by less than the band: 5% of the span from doing nothing to the controller, or, when the ``optimum`` is known,
-    the controller-to-optimum gap if that is smaller, so that the band is no wider than the differences the
-    course compares near the top. A seed that fell late in its run moves its window mean and is not settled.
+    by less than the band (``convergence_band``: 5% of the span from doing nothing to the controller, or, when the
+    ``optimum`` is known, the controller-to-optimum gap if that is smaller, so that the band is no wider than the
+    differences the course compares near the top). A seed that fell late in its run moves its window mean and is
+    not settled.
     Separately, ``at_ceiling`` says whether every seed's last window sits at the controller's level (within the
     band) or above: arms there have nothing left to show, and a comparison between them draws no ranking.
     """
@@ -681,9 +692,7 @@ def convergence(histories: Sequence[History], nothing: float, controller: float,
     span = controller - nothing
     if span == 0:
         raise ValueError("convergence needs a controller that differs from doing nothing")
-    band = CONVERGENCE_BAND * abs(span)
-    if optimum is not None and optimum != controller:
-        band = min(band, abs(optimum - controller))
+    band = convergence_band(nothing, controller, optimum)
     last, before = curves[:, -window:].mean(axis=1), curves[:, -2 * window:-window].mean(axis=1)
     at_ceiling = bool(np.all(np.sign(span) * (last - controller) >= -band))
-    return Convergence(float(band), tuple(float(m) for m in last - before), window, at_ceiling)
+    return Convergence(band, tuple(float(m) for m in last - before), window, at_ceiling)

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from helpers.records import History
-from helpers.stats import mean_ci
+from helpers.stats import key_label, mean_ci
 
 COURSE_STYLE = {
     "figure.dpi": 100,
@@ -150,7 +150,7 @@ def plot_forest(ax: plt.Axes, comparisons: dict, xlabel: str, title: str = "") -
     """A forest plot of a family's comparisons (``helpers.stats.Family.corrected()``): one row per comparison, its
     estimate and interval (at the level its test used, so a bar crosses 0 exactly when the verdict is 'not
     significant'); filled dots are significant, open ones not."""
-    labels = [" · ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in comparisons]
+    labels = [key_label(k) for k in comparisons]
     for row, c in enumerate(comparisons.values()):
         low, high = c.shift_ci
         color = "tab:blue" if c.significant else "0.45"

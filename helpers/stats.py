@@ -531,16 +531,6 @@ def holm(comparisons: dict) -> dict:
     return {name: corrected[name] for name in comparisons}
 
 
-def holm_p_values(p_values: Sequence[float]) -> np.ndarray:
-    """Holm-corrected p-values of a plain list, in the same order."""
-    m, p = len(p_values), np.asarray(p_values, dtype=float)
-    order = np.argsort(p, kind="stable")
-    adjusted = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
-    out = np.empty(m)
-    out[order] = adjusted
-    return out
-
-
 def proportion_ci(k: int, n: int) -> tuple[float, float]:
     """Exact (Clopper-Pearson) 95% interval of a rate observed as k of n."""
     if not 0 <= k <= n or n <= 0:
@@ -591,28 +581,29 @@ class Family:
 
     def report(self, larger: str = "improvement") -> str:
         """Every comparison of the family, Holm-corrected together."""
-        corrected, width = self.corrected(), max(len(_label(k)) for k in self.keys)
+        corrected, width = self.corrected(), max(len(key_label(k)) for k in self.keys)
         lines = [f"Family {self.name}: {self.question} ({self._size()})"]
         for key, c in corrected.items():
             verdict = "significant" if getattr(c, "significant", False) else "not significant"
             if isinstance(c, Comparison):
-                lines.append(f"  {_label(key):{width}s}  {c.interval()}, {c.test_name} p = {c.p_value:.3g}, "
+                lines.append(f"  {key_label(key):{width}s}  {c.interval()}, {c.test_name} p = {c.p_value:.3g}, "
                              f"{verdict}; P({larger}) {c.probability_of_improvement:.2f}")
             elif isinstance(c, CountComparison):
-                lines.append(f"  {_label(key):{width}s}  {c.k_a}/{c.n_a} against {c.k_b}/{c.n_b}, Fisher's exact "
+                lines.append(f"  {key_label(key):{width}s}  {c.k_a}/{c.n_a} against {c.k_b}/{c.n_b}, Fisher's exact "
                              f"test p = {c.p_value:.3g}, {verdict}")
             else:
-                lines.append(f"  {_label(key):{width}s}  {c}")
+                lines.append(f"  {key_label(key):{width}s}  {c}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return (f"Family {self.name}: {self.question}; {self._size()}:\n"
-                + "\n".join(f"  {_label(k)}" for k in self.keys))
+                + "\n".join(f"  {key_label(k)}" for k in self.keys))
 
 
 def _family_size(m: int) -> str:
     return "1 comparison, no correction needed" if m == 1 else f"{m} comparisons, Holm's correction over all"
 
 
-def _label(key) -> str:
+def key_label(key) -> str:
+    """A family key as printed: the parts of a tuple joined by a middle dot."""
     return " · ".join(map(str, key)) if isinstance(key, tuple) else str(key)

@@ -120,9 +120,14 @@ def test_one_far_seed_does_not_make_a_difference_significant():
 
 
 def test_holm_correction_against_a_worked_example():
-    from helpers.stats import holm, holm_p_values
-    assert holm_p_values([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
-    assert holm_p_values([0.5, 0.9]).tolist() == [1.0, 1.0]  # never below an earlier, smaller one
+    from helpers.stats import CountComparison, holm
+
+    def corrected(*p_values):
+        family = holm({i: CountComparison(1, 2, 1, 2, (0, 1), (0, 1), p) for i, p in enumerate(p_values)})
+        return [c.p_value for c in family.values()]
+
+    assert corrected(0.01, 0.04, 0.03) == pytest.approx([0.03, 0.06, 0.06])
+    assert corrected(0.5, 0.9) == [1.0, 1.0]  # never below an earlier, smaller one
     family = holm({"x": compare([5.0, 6, 7, 8, 9, 10], [1.0, 2, 3, 4, 4.5, 4.8]), "y": compare([1.0, 2], [1.5, 2.5])})
     assert family["x"].correction == "Holm, 2 comparisons" and "Holm, 2 comparisons" in str(family["x"])
     assert family["x"].p_value == pytest.approx(2 * compare([5.0, 6, 7, 8, 9, 10], [1.0, 2, 3, 4, 4.5, 4.8]).p_value)
